@@ -1,0 +1,227 @@
+"""Tenancy (workspaces, members, API keys) and the five record objects of SPEC section 2."""
+
+import hashlib
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+    @property
+    def can_manage(self) -> bool:
+        """Owners and admins edit workflows, secrets and API keys (SPEC section 2)."""
+        return self.role in (Role.OWNER, Role.ADMIN)
+
+
+def hash_api_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A workspace API key. Only its SHA-256 is stored; the key itself is shown once."""
+
+    PREFIX = "crm_"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100, default="API key")
+    key_hash = models.CharField(max_length=64, unique=True)
+    # The first characters, so a person can tell keys apart without seeing them.
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, workspace: Workspace, name: str = "API key") -> tuple["ApiKey", str]:
+        raw = cls.PREFIX + secrets.token_urlsafe(32)
+        key = cls.objects.create(
+            workspace=workspace, name=name, key_hash=hash_api_key(raw), prefix=raw[:12]
+        )
+        return key, raw
+
+
+class WorkspaceQuerySet(models.QuerySet):
+    def in_workspace(self, workspace):
+        return self.filter(workspace=workspace)
+
+
+class Record(models.Model):
+    """Fields every record object shares (SPEC section 2)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    custom = models.JSONField(default=dict, blank=True)
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+
+class Company(Record):
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=200, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    linkedin = models.URLField(max_length=300, blank=True)
+    ideal_customer = models.BooleanField(default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tags = models.JSONField(default=list, blank=True)
+
+    class Meta(Record.Meta):
+        verbose_name_plural = "companies"
+        indexes = [models.Index(fields=["workspace", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Person(Record):
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    job_title = models.CharField(max_length=150, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
+    )
+    tags = models.JSONField(default=list, blank=True)
+
+    class Meta(Record.Meta):
+        verbose_name_plural = "people"
+        indexes = [models.Index(fields=["workspace", "email"])]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email or "Unnamed person"
+
+
+class Stage(models.TextChoices):
+    NEW = "new", "New"
+    QUALIFIED = "qualified", "Qualified"
+    MEETING = "meeting", "Meeting"
+    PROPOSAL = "proposal", "Proposal"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Opportunity(Record):
+    name = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
+    close_date = models.DateField(null=True, blank=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    point_of_contact = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tags = models.JSONField(default=list, blank=True)
+
+    class Meta(Record.Meta):
+        verbose_name_plural = "opportunities"
+        indexes = [models.Index(fields=["workspace", "stage"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaskStatus(models.TextChoices):
+    TODO = "todo", "To do"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+
+
+class Linked(models.Model):
+    """The optional links tasks and notes carry to a company, a person and an opportunity."""
+
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="%(class)ss"
+    )
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="%(class)ss"
+    )
+    opportunity = models.ForeignKey(
+        Opportunity, null=True, blank=True, on_delete=models.CASCADE, related_name="%(class)ss"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Task(Record, Linked):
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.TODO)
+    due_at = models.DateTimeField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(Record.Meta):
+        indexes = [models.Index(fields=["workspace", "due_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Note(Record, Linked):
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True)
+
+    class Meta(Record.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,87 @@
+"""The registry of record objects by API name: the one place that maps `person` to its model,
+serialiser, search fields and date fields. The API, pages, imports and workflow steps use it."""
+
+from dataclasses import dataclass
+
+from django.db import models
+
+from . import serializers as s
+from .models import Company, Note, Opportunity, Person, Task
+
+
+@dataclass(frozen=True)
+class RecordObject:
+    name: str  # API name, e.g. "person"
+    plural: str  # URL segment, e.g. "people"
+    model: type[models.Model]
+    serializer: type[s.RecordSerializer]
+    search_fields: tuple[str, ...]
+    list_columns: tuple[str, ...]
+    date_fields: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.verbose_name.title()
+
+    @property
+    def label_plural(self) -> str:
+        return self.model._meta.verbose_name_plural.title()
+
+    @property
+    def field_names(self) -> list[str]:
+        """Writable and readable field names, as a workflow or a CSV sees them."""
+        return list(self.serializer.Meta.fields)
+
+    def queryset(self, workspace):
+        """Every read of records goes through here: workspace isolation in one place."""
+        related = [
+            name for name in (*self.serializer.relations, *self.serializer.users, "created_by")
+        ]
+        return self.model.objects.filter(workspace=workspace).select_related(*related)
+
+
+OBJECTS: dict[str, RecordObject] = {
+    obj.name: obj
+    for obj in [
+        RecordObject(
+            "company", "companies", Company, s.CompanySerializer,
+            search_fields=("name", "domain", "city", "industry"),
+            list_columns=("name", "domain", "industry", "employees", "city", "country"),
+        ),
+        RecordObject(
+            "person", "people", Person, s.PersonSerializer,
+            search_fields=("first_name", "last_name", "email", "job_title", "city"),
+            list_columns=("first_name", "last_name", "email", "job_title", "company", "city"),
+        ),
+        RecordObject(
+            "opportunity", "opportunities", Opportunity, s.OpportunitySerializer,
+            search_fields=("name",),
+            list_columns=("name", "stage", "amount", "close_date", "company", "point_of_contact"),
+            date_fields=("close_date",),
+        ),
+        RecordObject(
+            "task", "tasks", Task, s.TaskSerializer,
+            search_fields=("title", "body"),
+            list_columns=("title", "status", "due_at", "assignee", "company", "person"),
+            date_fields=("due_at",),
+        ),
+        RecordObject(
+            "note", "notes", Note, s.NoteSerializer,
+            search_fields=("title", "body"),
+            list_columns=("title", "company", "person", "opportunity", "created_at"),
+        ),
+    ]
+}
+BY_PLURAL = {obj.plural: obj for obj in OBJECTS.values()}
+BY_MODEL = {obj.model: obj for obj in OBJECTS.values()}
+
+
+def get_object(name: str) -> RecordObject | None:
+    return OBJECTS.get(name)
+
+
+def serialize(instance, workspace=None) -> dict:
+    """The record as JSON-safe data, exactly as the API shows it."""
+    obj = BY_MODEL[type(instance)]
+    ctx = {"workspace": workspace or instance.workspace}
+    return s.plain(obj.serializer(instance, context=ctx).data)

@@ -1,0 +1,315 @@
+"""Workflows, their versions, runs and step runs (SPEC section 3), and the records the steps
+keep: secrets, the email outbox, pending forms, date-trigger firings."""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from crm.models import Workspace
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Workflow(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        INACTIVE = "inactive"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="workflows")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.INACTIVE)
+    # The webhook address is /webhooks/<webhook_token>/; the secret signs or authenticates calls.
+    webhook_token = models.CharField(max_length=64, unique=True, default=new_token)
+    webhook_secret = models.CharField(max_length=64, default=new_token)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["workspace", "status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def draft(self) -> "WorkflowVersion | None":
+        return self.versions.filter(status=WorkflowVersion.Status.DRAFT).first()
+
+    @property
+    def active_version(self) -> "WorkflowVersion | None":
+        return self.versions.filter(status=WorkflowVersion.Status.ACTIVE).first()
+
+
+class WorkflowVersion(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        ACTIVE = "active"
+        DEACTIVATED = "deactivated"
+        ARCHIVED = "archived"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    graph = models.JSONField(default=dict)
+    # Denormalised from the graph so trigger matching is one indexed query.
+    trigger_type = models.CharField(max_length=40, blank=True, db_index=True)
+    trigger_object = models.CharField(max_length=40, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "number"], condition=Q(number__isnull=False),
+                name="version_number_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["workflow"], condition=Q(status="draft"), name="one_draft_per_workflow"
+            ),
+            models.UniqueConstraint(
+                fields=["workflow"], condition=Q(status="active"), name="one_active_per_workflow"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = f"v{self.number}" if self.number else "draft"
+        return f"{self.workflow} {label}"
+
+    def save(self, *args, **kwargs):
+        trigger = (self.graph or {}).get("trigger") or {}
+        self.trigger_type = str(trigger.get("type") or "")[:40]
+        self.trigger_object = str((trigger.get("settings") or {}).get("object") or "")[:40]
+        super().save(*args, **kwargs)
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class WorkflowRun(models.Model):
+    class Source(models.TextChoices):
+        TRIGGER = "trigger"
+        MANUAL = "manual"
+        TEST = "test"
+        RETRY = "retry"
+
+    Status = RunStatus
+    FINISHED = (RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="runs")
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="runs")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.TRIGGER)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    trigger_payload = models.JSONField(default=dict, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Depth of the chain of runs that triggered this one (SPEC section 4: stops at 5).
+    depth = models.PositiveSmallIntegerField(default=0)
+    parent_run = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # Engine bookkeeping: who holds the run, until when, and when a waiting run wakes up.
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    resume_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="run_claim_idx"),
+            models.Index(fields=["workspace", "status"], name="run_ws_status_idx"),
+            models.Index(fields=["status", "lease_expires_at"], name="run_lease_idx"),
+            models.Index(fields=["status", "resume_at"], name="run_resume_idx"),
+            models.Index(fields=["workflow", "-created_at"], name="run_workflow_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.id} of {self.workflow_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class StepRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+        WAITING = "waiting"
+
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="steps")
+    step_id = models.CharField(max_length=64)
+    # Where in (nested) iterators this execution happened: "" at top level, "2" for item 2,
+    # "2.0" for item 0 of an inner loop in item 2. Unique per run with step_id.
+    scope = models.CharField(max_length=200, default="", blank=True)
+    iteration = models.IntegerField(null=True, blank=True)
+    sequence = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=200, blank=True)
+    type = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "step_id", "scope"], name="one_step_run_per_scope")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step_id}[{self.scope}] {self.status}"
+
+
+class Secret(models.Model):
+    """A named workspace value, readable only by steps as {{secrets.NAME}} (SPEC section 4)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="secrets")
+    name = models.CharField(max_length=100)
+    value = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="secret_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def masked(self) -> str:
+        return "•" * 8 + (self.value[-2:] if len(self.value) >= 12 else "")
+
+
+class OutboxEmail(models.Model):
+    """Every email a workflow sends, kept whatever the backend (SPEC section 1)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(
+        WorkflowRun, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    )
+    step_id = models.CharField(max_length=64, blank=True)
+    scope = models.CharField(max_length=200, blank=True, default="")
+    attempt = models.PositiveSmallIntegerField(default=1)
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=500)
+    body = models.TextField(blank=True)
+    html = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    message_id = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # One email per step execution and attempt: a replay never sends twice.
+            models.UniqueConstraint(
+                fields=["run", "step_id", "scope", "attempt"], name="one_email_per_attempt"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {', '.join(self.to)}"
+
+
+class FormRequest(models.Model):
+    """A form a run waits on until a person fills it (SPEC section 4, step `form`)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUBMITTED = "submitted"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(WorkflowRun, on_delete=models.CASCADE, related_name="forms")
+    step_id = models.CharField(max_length=64)
+    scope = models.CharField(max_length=200, blank=True, default="")
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    fields = models.JSONField(default=list)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    values = models.JSONField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "status"])]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "step_id", "scope"], name="one_form_per_step")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DateTriggerFiring(models.Model):
+    """Remembers that a `date_relative` workflow fired for a record and due time, so the
+    periodic sweep starts exactly one run per (record, due time)."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    record_id = models.CharField(max_length=64)
+    due = models.DateTimeField()
+    run = models.ForeignKey(WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workflow", "record_id", "due"], name="one_firing_per_due_time"
+            )
+        ]
