@@ -1,0 +1,22 @@
+"""The registry of step handlers: one line per step type."""
+
+from .base import StepHandler
+
+REGISTRY: dict[str, StepHandler] = {}
+
+
+def register(handler_class: type[StepHandler]) -> type[StepHandler]:
+    REGISTRY[handler_class.type] = handler_class()
+    return handler_class
+
+
+def get_handler(step_type: str) -> StepHandler | None:
+    return REGISTRY.get(step_type)
+
+
+from . import records, flow  # noqa: E402, F401  (registration side effects)
+
+try:  # steps that reach outside (HTTP, email, code) and forms register themselves when present
+    from . import http, email, code  # noqa: E402, F401
+except ImportError:  # pragma: no cover - while those modules are being written
+    pass

@@ -1,0 +1,87 @@
+"""The interface every step handler implements, and the values it passes around."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ..templating import render
+
+
+class StepError(Exception):
+    """A step failed; the message is shown to the user on the step run."""
+
+
+class LimitExceeded(StepError):
+    """A step hit a limit of SPEC section 5 (time, memory, size, count)."""
+
+
+@dataclass
+class Park(Exception):
+    """Raised by a handler to pause the run: `waiting` until `resume_at`, or until resumed
+    by someone (a form submission) when `resume_at` is None."""
+
+    resume_at: datetime | None = None
+    output: dict | None = None
+
+
+@dataclass
+class GraphInfo:
+    """What settings validation may know about the rest of the graph."""
+
+    step_ids: set[str]
+    objects: Mapping[str, Any]  # crm.objects.OBJECTS
+
+
+@dataclass
+class StepContext:
+    """What a handler sees when it executes.
+
+    `data` is the template context (trigger, steps, run, workspace, now, secrets); secrets are
+    resolved lazily, and every secret value read is remembered in `secret_values` so the engine
+    can mask it in whatever it stores.
+    """
+
+    run: Any  # WorkflowRun
+    workspace: Any
+    step: dict
+    data: Mapping
+    scope: str = ""
+    attempt: int = 1
+    step_run_key: str = ""
+    secret_values: set[str] = field(default_factory=set)
+
+    @property
+    def settings(self) -> dict:
+        return self.step.get("settings") or {}
+
+    def resolve(self, value: Any) -> Any:
+        """Renders templates in a setting value against the run's data."""
+        return render(value, self.data)
+
+
+class StepHandler:
+    """One step type. Subclasses set `type` and implement `execute`.
+
+    - `writes_records`: the handler's writes commit in the same transaction as its
+      `succeeded` step run (exactly-once, SPEC section 5).
+    - `slow`: the engine records a `running` step run before calling it, so the run view
+      shows it while it works (HTTP, email, code, form).
+    - `outputs`: the keys of its output, offered by the builder's variable picker.
+    """
+
+    type: ClassVar[str] = ""
+    writes_records: ClassVar[bool] = False
+    slow: ClassVar[bool] = False
+    outputs: ClassVar[tuple[str, ...]] = ()
+
+    def validate_settings(self, settings: dict, graph: GraphInfo) -> list[str]:
+        """Problems with the step's settings, as messages (no step id; the caller adds it)."""
+        return []
+
+    def execute(self, ctx: StepContext) -> Any:
+        """Does the work and returns the step's output (JSON-safe).
+
+        Raise StepError for a failure the user should read, Park to wait.
+        """
+        raise NotImplementedError
