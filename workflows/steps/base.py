@@ -26,6 +26,18 @@ class Park(Exception):
 
 
 @dataclass
+class StepResult:
+    """What a flow step returns when it decides where the run goes next.
+
+    `next` None means the step's own `next`; `skipped` marks a filter that stopped its branch.
+    """
+
+    output: Any
+    next: list[str] | None = None
+    skipped: bool = False
+
+
+@dataclass
 class GraphInfo:
     """What settings validation may know about the rest of the graph."""
 
@@ -48,7 +60,7 @@ class StepContext:
     data: Mapping
     scope: str = ""
     attempt: int = 1
-    step_run_key: str = ""
+    started_at: datetime | None = None
     secret_values: set[str] = field(default_factory=set)
 
     @property
@@ -78,6 +90,10 @@ class StepHandler:
     def validate_settings(self, settings: dict, graph: GraphInfo) -> list[str]:
         """Problems with the step's settings, as messages (no step id; the caller adds it)."""
         return []
+
+    def next_steps(self, step: dict, output: Any) -> list[str]:
+        """Where the run goes after this step, given its output (also used on replay)."""
+        return list(step.get("next") or [])
 
     def execute(self, ctx: StepContext) -> Any:
         """Does the work and returns the step's output (JSON-safe).

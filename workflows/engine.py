@@ -1,0 +1,463 @@
+"""The executor: advances one run step after step, persisting each step run (SPEC section 5).
+
+A run is resumable by replay: when a worker (re)starts a run it loads the step runs already
+stored and walks the graph again from the trigger; every step whose step run finished is not
+executed again, its stored output is used instead. So a run killed at any moment continues from
+its first unfinished step, and a `waiting` run resumes the same way when its delay ends or its
+form is submitted.
+
+Persistence per step kind:
+- record steps (`writes_records`) commit their writes and their `succeeded` step run in one
+  transaction: a crash before the commit leaves no trace, so the replay redoes the step once;
+- slow steps (HTTP, email, code, form) store a `running` step run first, so it shows while they
+  work;
+- flow steps have no side effects, so their step runs are buffered and written in batches with
+  the next commit (a crash only makes the replay recompute them).
+"""
+
+import logging
+import time
+from collections import ChainMap
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import runtime
+from .graph import Graph
+from .models import RunStatus, StepRun, WorkflowRun
+from .steps import get_handler
+from .steps.base import LimitExceeded, Park, StepContext, StepError, StepHandler, StepResult
+
+logger = logging.getLogger(__name__)
+
+MAX_STEPS_PER_RUN = 1000
+FLUSH_EVERY_SECONDS = 0.5
+FLUSH_EVERY_ROWS = 500
+# Retries with a longer backoff than this park the run instead of holding a worker.
+INLINE_BACKOFF_SECONDS = 2.0
+# Settings a handler reads raw (conditions, code, loop wiring): shown unrendered as input.
+RAW_SETTINGS = {"when", "branches", "else_next", "loop", "source", "where"}
+
+
+class RunParked(Exception):
+    def __init__(self, resume_at: datetime | None):
+        self.resume_at = resume_at
+
+
+class RunFailed(Exception):
+    pass
+
+
+class RunCancelled(Exception):
+    pass
+
+
+class LeaseLost(Exception):
+    """Another worker took this run over (our lease had expired): stop quietly."""
+
+
+@dataclass
+class StoredStep:
+    """A step run already in the database (or buffered for it), as the replay needs it."""
+
+    pk: int | None
+    status: str
+    output: object
+    attempts: int
+    started_at: datetime | None
+    sequence: int
+
+
+@lru_cache(maxsize=512)
+def parsed_graph(version_id: int, graph_json: str) -> Graph:
+    """Versions with runs never change, so their parsed graph can be shared."""
+    import json
+
+    return Graph.parse(json.loads(graph_json))
+
+
+def graph_for(version) -> Graph:
+    import json
+
+    return parsed_graph(version.pk, json.dumps(version.graph, sort_keys=True))
+
+
+def error_text(error: BaseException) -> str:
+    if isinstance(error, StepError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class RunExecutor:
+    """Runs one claimed run until it completes, fails, parks or is cancelled."""
+
+    def __init__(self, run: WorkflowRun, owner: str):
+        self.run = run
+        self.owner = owner
+        self.graph = graph_for(run.version)
+        self.buffer: list[StepRun] = []
+        self.stored: dict[tuple[str, str], StoredStep] = {}
+        self.sequence = 0
+        self.steps_executed = 0
+        self.secret_values: set[str] = set()
+        self.last_flush = time.monotonic()
+        self.lease_renewed = time.monotonic()
+
+    # --- the walk ------------------------------------------------------------------------
+
+    def execute(self) -> str:
+        self.load_stored_steps()
+        self.base_data = self.make_base_data()
+        try:
+            self.run_scope(None, "", {})
+        except RunParked as parked:
+            return self.park(parked.resume_at)
+        except RunFailed as failed:
+            return self.finish(RunStatus.FAILED, str(failed))
+        except RunCancelled:
+            return self.finish(RunStatus.CANCELLED, "Cancelled.")
+        except LeaseLost:
+            logger.warning("Run %s was taken over by another worker", self.run.pk)
+            return "lost"
+        return self.finish(RunStatus.COMPLETED)
+
+    def run_scope(self, iterator: str | None, scope: str, steps_data) -> object:
+        """Runs the steps of one scope (the top level, or one item of a loop body).
+
+        Dead-path elimination gives merges their meaning: a step runs once every step that
+        leads to it has finished or was skipped, and only if at least one of them chose it.
+        Returns the output of the last step that ran (an iterator item's result).
+        """
+        graph = self.graph
+        members = set(graph.scope_steps(iterator))
+        entry = graph.entry if iterator is None else graph.loop_body_entry(iterator)
+        waiting_on = {step_id: 0 for step_id in members}
+        for step_id in members:
+            for target in graph.successors(step_id):
+                if target in waiting_on:
+                    waiting_on[target] += 1
+        chosen = set(entry)
+        stack = [s for s in reversed(entry) if s in members and waiting_on[s] == 0]
+        last_output = None
+        while stack:
+            step_id = stack.pop()
+            taken: list[str] = []
+            if step_id in chosen:
+                taken, last_output = self.run_step(graph.steps[step_id], scope, steps_data)
+            ready = []
+            for target in graph.successors(step_id):
+                if target not in waiting_on:
+                    continue
+                if target in taken:
+                    chosen.add(target)
+                waiting_on[target] -= 1
+                if waiting_on[target] == 0:
+                    ready.append(target)
+            stack.extend(reversed(ready))
+        return last_output
+
+    def run_step(self, step: dict, scope: str, steps_data) -> tuple[list[str], object]:
+        step_id = step["id"]
+        handler = get_handler(step.get("type"))
+        self.steps_executed += 1
+        if self.steps_executed > MAX_STEPS_PER_RUN:
+            self.record_failure(step, scope, None, 1, timezone.now(),
+                                f"A run executes at most {MAX_STEPS_PER_RUN:,} steps.")
+            raise RunFailed(f"Step '{step_id}': the run went over {MAX_STEPS_PER_RUN:,} steps.")
+        stored = self.stored.get((step_id, scope))
+        if stored and stored.status in (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED,
+                                        StepRun.Status.FAILED):
+            steps_data[step_id] = stored.output
+            return handler.next_steps(step, stored.output), stored.output
+        if getattr(handler, "loops", False):
+            output = self.run_iterator(step, handler, scope, steps_data)
+        else:
+            output = self.run_attempts(step, handler, scope, steps_data, stored)
+        if isinstance(output, StepResult):
+            next_ids = output.next if output.next is not None else handler.next_steps(step, None)
+            output = output.output
+        else:
+            next_ids = handler.next_steps(step, output)
+        steps_data[step_id] = output
+        self.maybe_flush()
+        return next_ids, output
+
+    def run_iterator(self, step, handler, scope, steps_data):
+        started = timezone.now()
+        ctx = self.context(step, scope, steps_data, 1, started)
+        try:
+            items = handler.items(ctx)
+        except StepError as error:
+            self.record_failure(step, scope, None, 1, started, error_text(error))
+            raise RunFailed(f"Step '{step['id']}': {error}") from error
+        results = []
+        for index, item in enumerate(items):
+            inner = ChainMap({step["id"]: {"item": item, "index": index}}, steps_data)
+            child_scope = f"{scope}.{index}" if scope else str(index)
+            results.append(self.run_scope(step["id"], child_scope, inner))
+        output = {"count": len(items), "results": results}
+        self.record(step, scope, StepRun.Status.SUCCEEDED, {"items": len(items)}, output,
+                    attempts=1, started_at=started, buffered=True)
+        return output
+
+    def run_attempts(self, step, handler: StepHandler, scope, steps_data, stored):
+        on_error = step.get("on_error") or {}
+        retries = int(on_error.get("retry", 0) or 0)
+        backoff = float(on_error.get("backoff_s", 0) or 0)
+        attempt, started = self.attempt_to_run(stored)
+        while True:
+            ctx = self.context(step, scope, steps_data, attempt, started)
+            step_input = None
+            try:
+                step_input = self.display_input(step, ctx)
+                result = self.run_once(step, handler, ctx, scope, step_input)
+                return result
+            except Park as park:
+                self.record(step, scope, StepRun.Status.WAITING, step_input, park.output,
+                            attempts=attempt, started_at=started, finished=False)
+                raise RunParked(park.resume_at) from None
+            except (RunCancelled, LeaseLost, RunParked, RunFailed):
+                raise
+            except Exception as error:  # noqa: BLE001 - every step failure is shown on the step
+                message = error_text(error)
+                if not isinstance(error, StepError):
+                    logger.exception("Step %s of run %s crashed", step["id"], self.run.pk)
+                if attempt <= retries and not isinstance(error, LimitExceeded | IntegrityError):
+                    delay = backoff * (2 ** (attempt - 1))
+                    if delay > INLINE_BACKOFF_SECONDS:
+                        self.record(step, scope, StepRun.Status.WAITING, step_input,
+                                    {"retry_at": (timezone.now() + timedelta(seconds=delay))
+                                     .isoformat()}, attempts=attempt, started_at=started,
+                                    error=message, finished=False)
+                        raise RunParked(timezone.now() + timedelta(seconds=delay)) from None
+                    time.sleep(delay)
+                    attempt += 1
+                    continue
+                if on_error.get("continue"):
+                    output = {"error": message}
+                    self.record(step, scope, StepRun.Status.FAILED, step_input, output,
+                                attempts=attempt, started_at=started, error=message)
+                    return StepResult(output, next=list(step.get("next") or []))
+                self.record_failure(step, scope, step_input, attempt, started, message)
+                raise RunFailed(f"Step '{step['id']}' failed: {message}") from None
+
+    def attempt_to_run(self, stored: StoredStep | None) -> tuple[int, datetime]:
+        """The attempt number and start time of a step about to run.
+
+        A step found `waiting` is being resumed (same attempt, unless a retry was parked); one
+        found `running` was interrupted by a crash, so this is a new attempt.
+        """
+        if stored is None:
+            return 1, timezone.now()
+        started = stored.started_at or timezone.now()
+        if stored.status == StepRun.Status.WAITING and not (
+            isinstance(stored.output, dict) and "retry_at" in stored.output
+        ):
+            return stored.attempts, started
+        return stored.attempts + 1, started
+
+    def run_once(self, step, handler: StepHandler, ctx: StepContext, scope, step_input):
+        token = runtime.enter_step(runtime.RunningStep(str(self.run.pk), self.run.depth, step["id"]))
+        try:
+            if handler.slow:
+                self.record(step, scope, StepRun.Status.RUNNING, step_input, None,
+                            attempts=ctx.attempt, started_at=ctx.started_at, finished=False)
+                self.renew_lease(extra=float(ctx.settings.get("timeout_s") or 0)
+                                 + float(ctx.settings.get("timeout_ms") or 0) / 1000)
+            if handler.writes_records:
+                with transaction.atomic():
+                    result = handler.execute(ctx)
+                    self.record_result(step, scope, step_input, result, ctx)
+            else:
+                result = handler.execute(ctx)
+                self.record_result(step, scope, step_input, result, ctx,
+                                   buffered=not handler.slow)
+        finally:
+            runtime.leave_step(token)
+        if handler.slow:
+            self.check_cancelled()
+        return result
+
+    def record_result(self, step, scope, step_input, result, ctx, buffered=False):
+        output = result.output if isinstance(result, StepResult) else result
+        notices = (runtime.current_step().notices if runtime.current_step() else [])
+        if notices and isinstance(output, dict):
+            output = {**output, "notices": notices}
+            if isinstance(result, StepResult):
+                result.output = output
+        status = (StepRun.Status.SKIPPED if isinstance(result, StepResult) and result.skipped
+                  else StepRun.Status.SUCCEEDED)
+        self.record(step, scope, status, step_input, output, attempts=ctx.attempt,
+                    started_at=ctx.started_at, buffered=buffered)
+
+    def record_failure(self, step, scope, step_input, attempts, started, message):
+        self.record(step, scope, StepRun.Status.FAILED, step_input, None, attempts=attempts,
+                    started_at=started, error=message)
+
+    # --- data the steps see ----------------------------------------------------------------
+
+    def make_base_data(self) -> dict:
+        from .secrets import SecretsView
+
+        run = self.run
+        return {
+            "trigger": run.trigger_payload or {},
+            "run": {"id": str(run.pk), "started_at": (run.started_at or timezone.now()).isoformat()},
+            "workspace": {"name": run.workspace.name, "slug": run.workspace.slug},
+            "secrets": SecretsView(run.workspace, used=self.secret_values),
+            "now": timezone.now().isoformat(),
+        }
+
+    def context(self, step, scope, steps_data, attempt, started) -> StepContext:
+        data = {**self.base_data, "steps": steps_data, "now": timezone.now().isoformat()}
+        return StepContext(
+            run=self.run, workspace=self.run.workspace, step=step, data=data, scope=scope,
+            attempt=attempt, started_at=started, secret_values=self.secret_values,
+        )
+
+    def display_input(self, step, ctx: StepContext):
+        settings_ = step.get("settings") or {}
+        return ctx.resolve({k: v for k, v in settings_.items() if k not in RAW_SETTINGS}) | {
+            k: v for k, v in settings_.items() if k in RAW_SETTINGS
+        }
+
+    # --- persistence ------------------------------------------------------------------------
+
+    def load_stored_steps(self) -> None:
+        rows = StepRun.objects.filter(run=self.run).values_list(
+            "pk", "step_id", "scope", "status", "output", "attempts", "started_at", "sequence"
+        )
+        for pk, step_id, scope, status, output, attempts, started_at, sequence in rows:
+            self.stored[(step_id, scope)] = StoredStep(pk, status, output, attempts, started_at,
+                                                       sequence)
+            self.sequence = max(self.sequence, sequence)
+
+    def record(self, step, scope, status, step_input, output, *, attempts, started_at,
+               error="", finished=True, buffered=False) -> None:
+        from .secrets import mask
+
+        key = (step["id"], scope)
+        existing = self.stored.get(key)
+        now = timezone.now()
+        values = {
+            "status": status,
+            "input": mask(step_input, self.secret_values),
+            "output": mask(output, self.secret_values),
+            "error": mask(error, self.secret_values) if error else "",
+            "attempts": attempts,
+            "started_at": started_at,
+            "finished_at": now if finished else None,
+        }
+        if existing is not None and existing.pk is not None:
+            StepRun.objects.filter(pk=existing.pk).update(**values)
+            existing.status, existing.output, existing.attempts = status, output, attempts
+            return
+        self.sequence += 1
+        row = StepRun(run=self.run, step_id=step["id"], scope=scope, name=step.get("name") or "",
+                      type=step.get("type") or "", sequence=self.sequence,
+                      iteration=int(scope.rsplit(".", 1)[-1]) if scope else None, **values)
+        self.stored[key] = StoredStep(None, status, output, attempts, started_at, self.sequence)
+        self.buffer.append(row)
+        if not buffered:
+            self.flush()
+            self.stored[key].pk = row.pk
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        rows, self.buffer = self.buffer, []
+        try:
+            with transaction.atomic():
+                StepRun.objects.bulk_create(rows)
+        except IntegrityError as error:
+            # Another worker already stored these steps: it owns the run now.
+            raise LeaseLost() from error
+        for row in rows:
+            stored = self.stored.get((row.step_id, row.scope))
+            if stored is not None and stored.pk is None:
+                stored.pk = row.pk
+        self.last_flush = time.monotonic()
+
+    def maybe_flush(self) -> None:
+        now = time.monotonic()
+        if len(self.buffer) >= FLUSH_EVERY_ROWS or now - self.last_flush > FLUSH_EVERY_SECONDS:
+            self.flush()
+            self.check_cancelled()
+            self.last_flush = now
+        if now - self.lease_renewed > lease_seconds() / 3:
+            self.renew_lease()
+
+    def renew_lease(self, extra: float = 0) -> None:
+        expires = timezone.now() + timedelta(seconds=lease_seconds() + extra)
+        updated = WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
+            lease_expires_at=expires
+        )
+        if not updated:
+            raise LeaseLost()
+        self.lease_renewed = time.monotonic()
+
+    def check_cancelled(self) -> None:
+        if WorkflowRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists():
+            raise RunCancelled()
+
+    def finish(self, status: str, error: str = "") -> str:
+        from .secrets import mask
+
+        with transaction.atomic():
+            self.flush()
+            updated = WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
+                status=status, finished_at=timezone.now(), error=mask(error, self.secret_values),
+                lease_owner="", lease_expires_at=None, resume_at=None,
+            )
+        if status == RunStatus.CANCELLED:
+            cancel_pending_forms(self.run)
+        self.run.status = status
+        return status if updated else "lost"
+
+    def park(self, resume_at: datetime | None) -> str:
+        with transaction.atomic():
+            self.flush()
+            WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
+                status=RunStatus.WAITING, resume_at=resume_at, lease_owner="",
+                lease_expires_at=None,
+            )
+        self.run.status = RunStatus.WAITING
+        return RunStatus.WAITING
+
+
+def lease_seconds() -> int:
+    return settings.WORKFLOW_RUN_LEASE_SECONDS
+
+
+def cancel_pending_forms(run: WorkflowRun) -> None:
+    from .models import FormRequest
+
+    FormRequest.objects.filter(run=run, status=FormRequest.Status.PENDING).update(
+        status=FormRequest.Status.CANCELLED
+    )
+
+
+def execute_claimed_run(run_id, owner: str) -> str:
+    """Executes a run this worker has claimed (status `running`, lease held by `owner`)."""
+    run = (
+        WorkflowRun.objects.select_related("version", "workspace")
+        .filter(pk=run_id, status=RunStatus.RUNNING, lease_owner=owner)
+        .first()
+    )
+    if run is None:
+        return "lost"
+    if run.cancel_requested:
+        return RunExecutor(run, owner).finish(RunStatus.CANCELLED, "Cancelled.")
+    try:
+        return RunExecutor(run, owner).execute()
+    except Exception as error:  # noqa: BLE001 - the worker must survive any run
+        logger.exception("Run %s crashed the executor", run_id)
+        WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(),
+            error=f"Internal error: {type(error).__name__}", lease_owner="", lease_expires_at=None,
+        )
+        return RunStatus.FAILED

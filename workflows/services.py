@@ -1,0 +1,280 @@
+"""Workflow lifecycle and run control (SPEC section 3): publish, restore, activate, cancel,
+retry... called alike by the API, the pages, the admin and tasks."""
+
+from django.db import transaction
+from django.db.models import Max
+from django.dispatch import Signal
+from django.utils import timezone
+
+from crm.objects import OBJECTS, serialize
+
+from . import dispatch
+from .graph import Problem, empty_graph, validate
+from .models import FormRequest, RunStatus, StepRun, Workflow, WorkflowRun, WorkflowVersion
+
+# Sent after commit whenever what a workflow listens to may have changed (publish, activate,
+# deactivate, delete): trigger indexes and schedules resync on it.
+workflow_triggers_changed = Signal()
+
+
+class WorkflowError(Exception):
+    """A lifecycle action that cannot be done; the message is for the user."""
+
+    def __init__(self, message: str, problems: list[Problem] | None = None):
+        super().__init__(message)
+        self.problems = problems or []
+
+
+def _changed(workflow: Workflow) -> None:
+    transaction.on_commit(
+        lambda: workflow_triggers_changed.send(sender=Workflow, workflow=workflow)
+    )
+
+
+def check_graph_shape(graph) -> None:
+    """The minimum a draft must be to be stored: a JSON object with the right top-level types.
+
+    Drafts may be incomplete; `validate` tells what publishing would refuse.
+    """
+    if not isinstance(graph, dict):
+        raise WorkflowError("The graph must be a JSON object with 'trigger' and 'steps'.")
+    if "trigger" in graph and not isinstance(graph["trigger"], dict):
+        raise WorkflowError("'trigger' must be an object.")
+    if "steps" in graph and not isinstance(graph["steps"], list):
+        raise WorkflowError("'steps' must be a list.")
+    if "layout" in graph and not isinstance(graph["layout"], dict):
+        raise WorkflowError("'layout' must be an object.")
+
+
+@transaction.atomic
+def create_workflow(workspace, name: str, user=None, graph: dict | None = None) -> Workflow:
+    name = (name or "").strip()
+    if not name:
+        raise WorkflowError("A workflow needs a name.")
+    workflow = Workflow.objects.create(workspace=workspace, name=name[:200],
+                                       created_by=user if getattr(user, "pk", None) else None)
+    graph = graph if graph is not None else empty_graph()
+    check_graph_shape(graph)
+    WorkflowVersion.objects.create(workflow=workflow, graph=graph)
+    return workflow
+
+
+def rename_workflow(workflow: Workflow, name: str) -> Workflow:
+    name = (name or "").strip()
+    if not name:
+        raise WorkflowError("A workflow needs a name.")
+    workflow.name = name[:200]
+    workflow.save(update_fields=["name", "updated_at"])
+    return workflow
+
+
+@transaction.atomic
+def save_draft(workflow: Workflow, graph: dict) -> WorkflowVersion:
+    """Stores `graph` as the draft, creating the draft if there is none."""
+    check_graph_shape(graph)
+    draft = workflow.versions.select_for_update().filter(status=WorkflowVersion.Status.DRAFT).first()
+    if draft is None:
+        draft = WorkflowVersion(workflow=workflow)
+    draft.graph = graph
+    draft.save()
+    Workflow.objects.filter(pk=workflow.pk).update(updated_at=timezone.now())
+    return draft
+
+
+def discard_draft(workflow: Workflow) -> None:
+    workflow.versions.filter(status=WorkflowVersion.Status.DRAFT).delete()
+
+
+def validate_draft(workflow: Workflow) -> list[Problem]:
+    draft = workflow.draft
+    if draft is None:
+        return [Problem("There is no draft to validate.")]
+    return validate(draft.graph)
+
+
+@transaction.atomic
+def publish(workflow: Workflow, user=None) -> WorkflowVersion:
+    """Validates the draft, numbers it, makes it the active version and activates the workflow.
+    The former active version is archived."""
+    workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    draft = workflow.draft
+    if draft is None:
+        raise WorkflowError("There is no draft to publish.")
+    problems = validate(draft.graph)
+    if problems:
+        raise WorkflowError("The draft has problems; fix them before publishing.", problems)
+    workflow.versions.filter(
+        status__in=[WorkflowVersion.Status.ACTIVE, WorkflowVersion.Status.DEACTIVATED]
+    ).update(status=WorkflowVersion.Status.ARCHIVED)
+    last = workflow.versions.aggregate(n=Max("number"))["n"] or 0
+    draft.number = last + 1
+    draft.status = WorkflowVersion.Status.ACTIVE
+    draft.published_by = user if getattr(user, "pk", None) else None
+    draft.published_at = timezone.now()
+    draft.save()
+    workflow.status = Workflow.Status.ACTIVE
+    workflow.save(update_fields=["status", "updated_at"])
+    _changed(workflow)
+    return draft
+
+
+@transaction.atomic
+def activate(workflow: Workflow) -> Workflow:
+    version = workflow.versions.filter(
+        status__in=[WorkflowVersion.Status.ACTIVE, WorkflowVersion.Status.DEACTIVATED]
+    ).order_by("-number").first()
+    if version is None:
+        raise WorkflowError("Publish a version before activating the workflow.")
+    version.status = WorkflowVersion.Status.ACTIVE
+    version.save(update_fields=["status", "updated_at"])
+    workflow.status = Workflow.Status.ACTIVE
+    workflow.save(update_fields=["status", "updated_at"])
+    _changed(workflow)
+    return workflow
+
+
+@transaction.atomic
+def deactivate(workflow: Workflow) -> Workflow:
+    """Stops new runs; runs in flight finish on the version they started with."""
+    workflow.versions.filter(status=WorkflowVersion.Status.ACTIVE).update(
+        status=WorkflowVersion.Status.DEACTIVATED
+    )
+    workflow.status = Workflow.Status.INACTIVE
+    workflow.save(update_fields=["status", "updated_at"])
+    _changed(workflow)
+    return workflow
+
+
+def restore_version(workflow: Workflow, number: int) -> WorkflowVersion:
+    """Copies version `number`'s graph into the draft (replacing it)."""
+    version = workflow.versions.filter(number=number).first()
+    if version is None:
+        raise WorkflowError(f"Version {number} does not exist.")
+    return save_draft(workflow, version.graph)
+
+
+@transaction.atomic
+def duplicate_workflow(workflow: Workflow, user=None) -> Workflow:
+    source = workflow.draft or workflow.active_version or workflow.versions.first()
+    return create_workflow(workflow.workspace, f"{workflow.name} (copy)", user=user,
+                           graph=source.graph if source else None)
+
+
+@transaction.atomic
+def delete_workflow(workflow: Workflow) -> None:
+    workflow.status = Workflow.Status.INACTIVE
+    _changed(workflow)
+    WorkflowRun.objects.filter(workflow=workflow).delete()
+    workflow.delete()
+
+
+# --- starting runs ---------------------------------------------------------------------------
+
+def user_payload(user) -> dict | None:
+    if not getattr(user, "pk", None):
+        return None
+    return {"id": user.pk, "email": user.email, "name": user.get_full_name() or user.email}
+
+
+def start_manual_runs(workflow: Workflow, user=None, record_ids=None, payload=None,
+                      source: str = WorkflowRun.Source.MANUAL) -> list[WorkflowRun]:
+    """Starts a manual workflow: one run per record (`single`), one run with all records
+    (`bulk`), or one run with no record, each with the user and any given payload."""
+    version = workflow.active_version if workflow.status == Workflow.Status.ACTIVE else None
+    if version is None:
+        raise WorkflowError("This workflow is not active: publish and activate it first.")
+    if version.trigger_type != "manual":
+        raise WorkflowError("Only workflows with a manual trigger can be started by hand.")
+    return dispatch.start_runs(
+        version, manual_payloads(version.graph, workflow.workspace, user, record_ids, payload),
+        source, started_by=user,
+    )
+
+
+def manual_payloads(graph: dict, workspace, user, record_ids, payload) -> list[dict]:
+    settings = (graph.get("trigger") or {}).get("settings") or {}
+    base = {"user": user_payload(user)}
+    if payload is not None:
+        base["payload"] = payload
+    if not record_ids:
+        return [base]
+    obj = OBJECTS.get(settings.get("object"))
+    if obj is None:
+        raise WorkflowError("This workflow's trigger is not about records; start it without ids.")
+    ids = [str(i) for i in record_ids]
+    try:
+        found = {str(r.pk): r for r in obj.queryset(workspace).filter(pk__in=ids)}
+    except Exception as error:  # malformed UUIDs
+        raise WorkflowError(f"Bad record id: {error}") from error
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise WorkflowError(f"No {obj.name} with id {', '.join(missing[:5])} in this workspace.")
+    records = [serialize(found[i], workspace) for i in dict.fromkeys(ids)]
+    if settings.get("mode") == "bulk":
+        return [{**base, "records": records}]
+    return [{**base, "record": record} for record in records]
+
+
+def start_test_run(workflow: Workflow, payload: dict | None, user=None) -> WorkflowRun:
+    """Runs the draft on a sample payload. The run gets a frozen copy of the draft, so the draft
+    stays editable and a version with runs never changes."""
+    draft = workflow.draft
+    if draft is None:
+        raise WorkflowError("There is no draft to test.")
+    if payload is not None and not isinstance(payload, dict):
+        raise WorkflowError("payload must be a JSON object.")
+    problems = validate(draft.graph)
+    if problems:
+        raise WorkflowError("The draft has problems; fix them before testing.", problems)
+    snapshot = WorkflowVersion.objects.create(
+        workflow=workflow, graph=draft.graph, status=WorkflowVersion.Status.ARCHIVED
+    )
+    return dispatch.start_run(snapshot, payload or {}, WorkflowRun.Source.TEST, started_by=user)
+
+
+# --- run control -----------------------------------------------------------------------------
+
+def cancel_run(run: WorkflowRun) -> WorkflowRun:
+    """A queued or waiting run stops at once; a running one after its current step."""
+    if run.is_finished:
+        raise WorkflowError(f"This run is already {run.status}.")
+    stopped = WorkflowRun.objects.filter(
+        pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.WAITING]
+    ).update(status=RunStatus.CANCELLED, finished_at=timezone.now(), error="Cancelled.",
+             resume_at=None, cancel_requested=True)
+    if stopped:
+        FormRequest.objects.filter(run=run, status=FormRequest.Status.PENDING).update(
+            status=FormRequest.Status.CANCELLED
+        )
+        StepRun.objects.filter(run=run, status=StepRun.Status.WAITING).update(
+            status=StepRun.Status.SKIPPED, finished_at=timezone.now()
+        )
+    else:
+        WorkflowRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    run.refresh_from_db()
+    return run
+
+
+@transaction.atomic
+def retry_run(run: WorkflowRun, user=None) -> WorkflowRun:
+    """A new run of the same version and payload that keeps the earlier steps' outputs and
+    starts again at the failed step."""
+    if run.status != RunStatus.FAILED:
+        raise WorkflowError("Only a failed run can be retried.")
+    new_run = WorkflowRun.objects.create(
+        workspace_id=run.workspace_id, workflow_id=run.workflow_id, version_id=run.version_id,
+        source=WorkflowRun.Source.RETRY, trigger_payload=run.trigger_payload, depth=run.depth,
+        started_by=user if getattr(user, "pk", None) else None, retry_of=run,
+    )
+    kept = [
+        StepRun(run=new_run, step_id=s.step_id, scope=s.scope, iteration=s.iteration,
+                sequence=s.sequence, name=s.name, type=s.type, status=s.status, input=s.input,
+                output=s.output, error=s.error, attempts=s.attempts, started_at=s.started_at,
+                finished_at=s.finished_at)
+        for s in run.steps.all()
+        if s.status in (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED)
+        or (s.status == StepRun.Status.FAILED and isinstance(s.output, dict) and "error" in s.output)
+    ]
+    StepRun.objects.bulk_create(kept)
+    dispatch.kick()
+    return new_run

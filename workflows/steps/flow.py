@@ -1,0 +1,150 @@
+"""Flow steps: filter, if/else, iterator and delay."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from .. import conditions
+from ..conditions import as_datetime
+from . import register
+from .base import Park, StepContext, StepError, StepHandler, StepResult
+
+MAX_ITEMS = 10_000
+UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
+
+
+@register
+class Filter(StepHandler):
+    type = "filter"
+    outputs = ("passed",)
+
+    def validate_settings(self, settings, graph):
+        return conditions.validate(settings.get("when"), where="when")
+
+    def execute(self, ctx):
+        passed = conditions.evaluate(ctx.settings["when"], ctx.data)
+        return StepResult({"passed": passed}, skipped=not passed,
+                          next=None if passed else [])
+
+    def next_steps(self, step, output):
+        return list(step.get("next") or []) if (output or {}).get("passed") else []
+
+
+@register
+class IfElse(StepHandler):
+    type = "if_else"
+    outputs = ("branch",)
+
+    def validate_settings(self, settings, graph):
+        branches = settings.get("branches")
+        if not isinstance(branches, list) or not branches:
+            return ["branches must be a list of {name, when, next}."]
+        problems = []
+        names = set()
+        for index, branch in enumerate(branches):
+            if not isinstance(branch, dict):
+                problems.append(f"branches.{index} must be an object.")
+                continue
+            name = branch.get("name")
+            if not isinstance(name, str) or not name or name == "else":
+                problems.append(f"branches.{index}.name must be a name other than 'else'.")
+            elif name in names:
+                problems.append(f"Two branches are named '{name}'.")
+            names.add(name)
+            problems += conditions.validate(branch.get("when"), where=f"branches.{index}.when")
+        return problems
+
+    def execute(self, ctx):
+        for branch in ctx.settings["branches"]:
+            if conditions.evaluate(branch["when"], ctx.data):
+                return StepResult({"branch": branch["name"]}, next=list(branch.get("next") or []))
+        return StepResult({"branch": "else"}, next=list(ctx.settings.get("else_next") or []))
+
+    def next_steps(self, step, output):
+        settings = step.get("settings") or {}
+        taken = (output or {}).get("branch")
+        for branch in settings.get("branches") or []:
+            if branch.get("name") == taken:
+                return list(branch.get("next") or [])
+        return list(settings.get("else_next") or [])
+
+
+@register
+class Iterator(StepHandler):
+    """The engine runs the body for each item; this handler only resolves the items."""
+
+    type = "iterator"
+    outputs = ("item", "index", "count", "results")
+    loops = True
+
+    def validate_settings(self, settings, graph):
+        problems = []
+        if "items" not in settings:
+            problems.append("items is required: a template giving a list, like {{steps.find.records}}.")
+        loop = settings.get("loop")
+        if not isinstance(loop, list) or not loop:
+            problems.append("loop must list the first step(s) of the loop body.")
+        return problems
+
+    def items(self, ctx: StepContext) -> list:
+        items = ctx.resolve(ctx.settings.get("items"))
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise StepError(f"items must be a list, got {type(items).__name__}.")
+        if len(items) > MAX_ITEMS:
+            from .base import LimitExceeded
+
+            raise LimitExceeded(f"An iterator takes at most {MAX_ITEMS:,} items; got {len(items):,}.")
+        return items
+
+
+def duration_seconds(duration) -> float:
+    if not isinstance(duration, dict):
+        raise StepError("duration must be {amount, unit}.")
+    unit = duration.get("unit")
+    amount = duration.get("amount")
+    if unit not in UNITS:
+        raise StepError(f"duration.unit must be one of {', '.join(UNITS)}.")
+    try:
+        amount = float(amount)
+    except (TypeError, ValueError):
+        raise StepError("duration.amount must be a number.") from None
+    if amount < 0:
+        raise StepError("duration.amount cannot be negative.")
+    return amount * UNITS[unit]
+
+
+@register
+class Delay(StepHandler):
+    type = "delay"
+    outputs = ("resumed_at",)
+
+    def validate_settings(self, settings, graph):
+        if ("duration" in settings) == ("until" in settings):
+            return ["Give either duration {amount, unit} or until (an ISO datetime template)."]
+        if "duration" in settings:
+            duration = settings["duration"]
+            if isinstance(duration, dict) and "{{" in str(duration.get("amount")):
+                return []
+            try:
+                duration_seconds(duration)
+            except StepError as error:
+                return [str(error)]
+        return []
+
+    def wake_time(self, ctx: StepContext) -> dt.datetime:
+        if "until" in ctx.settings:
+            until = as_datetime(ctx.resolve(ctx.settings["until"]))
+            if until is None:
+                raise StepError("until must resolve to an ISO date or datetime.")
+            return until
+        seconds = duration_seconds(ctx.resolve(ctx.settings["duration"]))
+        return ctx.started_at + dt.timedelta(seconds=seconds)
+
+    def execute(self, ctx):
+        wake = self.wake_time(ctx)
+        now = timezone.now()
+        if wake <= now:
+            return {"resumed_at": now.isoformat()}
+        raise Park(resume_at=wake)
