@@ -1,1 +1,11 @@
-urlpatterns = []
+from rest_framework.routers import DefaultRouter
+
+from .api import FormViewSet, RunViewSet, WorkflowViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("workflows", WorkflowViewSet, basename="workflow")
+router.register("runs", RunViewSet, basename="run")
+router.register("forms", FormViewSet, basename="form")
+
+urlpatterns = router.urls

@@ -43,11 +43,11 @@ class Workflow(models.Model):
 
     @property
     def draft(self) -> "WorkflowVersion | None":
-        return self.versions.filter(status=WorkflowVersion.Status.DRAFT).first()
+        return WorkflowVersion.objects.filter(workflow=self, status="draft").first()
 
     @property
     def active_version(self) -> "WorkflowVersion | None":
-        return self.versions.filter(status=WorkflowVersion.Status.ACTIVE).first()
+        return WorkflowVersion.objects.filter(workflow=self, status="active").first()
 
 
 class WorkflowVersion(models.Model):

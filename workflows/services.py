@@ -25,6 +25,11 @@ class WorkflowError(Exception):
         self.problems = problems or []
 
 
+def versions_of(workflow: Workflow):
+    """A fresh query (never a prefetched, filtered cache) of the workflow's versions."""
+    return WorkflowVersion.objects.filter(workflow=workflow)
+
+
 def _changed(workflow: Workflow) -> None:
     transaction.on_commit(
         lambda: workflow_triggers_changed.send(sender=Workflow, workflow=workflow)
@@ -72,7 +77,7 @@ def rename_workflow(workflow: Workflow, name: str) -> Workflow:
 def save_draft(workflow: Workflow, graph: dict) -> WorkflowVersion:
     """Stores `graph` as the draft, creating the draft if there is none."""
     check_graph_shape(graph)
-    draft = workflow.versions.select_for_update().filter(status=WorkflowVersion.Status.DRAFT).first()
+    draft = versions_of(workflow).select_for_update().filter(status=WorkflowVersion.Status.DRAFT).first()
     if draft is None:
         draft = WorkflowVersion(workflow=workflow)
     draft.graph = graph
@@ -82,7 +87,7 @@ def save_draft(workflow: Workflow, graph: dict) -> WorkflowVersion:
 
 
 def discard_draft(workflow: Workflow) -> None:
-    workflow.versions.filter(status=WorkflowVersion.Status.DRAFT).delete()
+    versions_of(workflow).filter(status=WorkflowVersion.Status.DRAFT).delete()
 
 
 def validate_draft(workflow: Workflow) -> list[Problem]:
@@ -103,10 +108,10 @@ def publish(workflow: Workflow, user=None) -> WorkflowVersion:
     problems = validate(draft.graph)
     if problems:
         raise WorkflowError("The draft has problems; fix them before publishing.", problems)
-    workflow.versions.filter(
+    versions_of(workflow).filter(
         status__in=[WorkflowVersion.Status.ACTIVE, WorkflowVersion.Status.DEACTIVATED]
     ).update(status=WorkflowVersion.Status.ARCHIVED)
-    last = workflow.versions.aggregate(n=Max("number"))["n"] or 0
+    last = versions_of(workflow).aggregate(n=Max("number"))["n"] or 0
     draft.number = last + 1
     draft.status = WorkflowVersion.Status.ACTIVE
     draft.published_by = user if getattr(user, "pk", None) else None
@@ -120,7 +125,7 @@ def publish(workflow: Workflow, user=None) -> WorkflowVersion:
 
 @transaction.atomic
 def activate(workflow: Workflow) -> Workflow:
-    version = workflow.versions.filter(
+    version = versions_of(workflow).filter(
         status__in=[WorkflowVersion.Status.ACTIVE, WorkflowVersion.Status.DEACTIVATED]
     ).order_by("-number").first()
     if version is None:
@@ -136,7 +141,7 @@ def activate(workflow: Workflow) -> Workflow:
 @transaction.atomic
 def deactivate(workflow: Workflow) -> Workflow:
     """Stops new runs; runs in flight finish on the version they started with."""
-    workflow.versions.filter(status=WorkflowVersion.Status.ACTIVE).update(
+    versions_of(workflow).filter(status=WorkflowVersion.Status.ACTIVE).update(
         status=WorkflowVersion.Status.DEACTIVATED
     )
     workflow.status = Workflow.Status.INACTIVE
@@ -147,7 +152,7 @@ def deactivate(workflow: Workflow) -> Workflow:
 
 def restore_version(workflow: Workflow, number: int) -> WorkflowVersion:
     """Copies version `number`'s graph into the draft (replacing it)."""
-    version = workflow.versions.filter(number=number).first()
+    version = versions_of(workflow).filter(number=number).first()
     if version is None:
         raise WorkflowError(f"Version {number} does not exist.")
     return save_draft(workflow, version.graph)
@@ -155,7 +160,7 @@ def restore_version(workflow: Workflow, number: int) -> WorkflowVersion:
 
 @transaction.atomic
 def duplicate_workflow(workflow: Workflow, user=None) -> Workflow:
-    source = workflow.draft or workflow.active_version or workflow.versions.first()
+    source = workflow.draft or workflow.active_version or versions_of(workflow).first()
     return create_workflow(workflow.workspace, f"{workflow.name} (copy)", user=user,
                            graph=source.graph if source else None)
 

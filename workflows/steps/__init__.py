@@ -14,9 +14,9 @@ def get_handler(step_type: str) -> StepHandler | None:
     return REGISTRY.get(step_type)
 
 
-from . import records, flow  # noqa: E402, F401  (registration side effects)
+from . import flow, form, records  # noqa: E402, F401  (registration side effects)
 
 try:  # steps that reach outside (HTTP, email, code) and forms register themselves when present
-    from . import http, email, code  # noqa: E402, F401
+    from . import code, email, http  # noqa: E402, F401
 except ImportError:  # pragma: no cover - while those modules are being written
     pass

@@ -1,0 +1,94 @@
+"""API shapes of workflows, versions, runs, step runs and forms (SPEC section 7)."""
+
+from rest_framework import serializers
+
+from crm.permissions import can_manage
+
+from .models import FormRequest, StepRun, Workflow, WorkflowRun, WorkflowVersion
+
+
+def webhook_path(workflow: Workflow) -> str:
+    return f"/webhooks/{workflow.webhook_token}/"
+
+
+class WorkflowSerializer(serializers.ModelSerializer):
+    active_version = serializers.SerializerMethodField()
+    has_draft = serializers.SerializerMethodField()
+    webhook_url = serializers.SerializerMethodField()
+    webhook_secret = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Workflow
+        fields = ["id", "name", "description", "status", "active_version", "has_draft",
+                  "webhook_url", "webhook_secret", "created_at", "updated_at"]
+        read_only_fields = ["id", "status", "created_at", "updated_at"]
+
+    def _versions(self, workflow) -> list[WorkflowVersion]:
+        # Prefetched by the view: one query for a whole page of workflows.
+        return [v for v in workflow.versions.all() if v.status in ("draft", "active")]
+
+    def get_active_version(self, workflow) -> int | None:
+        return next((v.number for v in self._versions(workflow) if v.status == "active"), None)
+
+    def get_has_draft(self, workflow) -> bool:
+        return any(v.status == "draft" for v in self._versions(workflow))
+
+    def get_webhook_url(self, workflow) -> str | None:
+        if any(v.trigger_type == "webhook" for v in self._versions(workflow)):
+            request = self.context.get("request")
+            path = webhook_path(workflow)
+            return request.build_absolute_uri(path) if request else path
+        return None
+
+    def get_webhook_secret(self, workflow) -> str | None:
+        request = self.context.get("request")
+        return workflow.webhook_secret if request and can_manage(request) else None
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    published_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WorkflowVersion
+        fields = ["number", "status", "graph", "published_by", "published_at", "created_at"]
+
+    def get_published_by(self, version) -> str | None:
+        return version.published_by.email if version.published_by else None
+
+
+class StepRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StepRun
+        fields = ["step_id", "name", "type", "status", "input", "output", "error", "attempts",
+                  "iteration", "scope", "started_at", "finished_at"]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WorkflowRun
+        fields = ["id", "workflow", "version", "status", "source", "depth", "created_at",
+                  "started_at", "finished_at", "error", "retry_of"]
+
+    def get_version(self, run) -> int | None:
+        return run.version.number
+
+
+class RunDetailSerializer(RunSerializer):
+    steps = StepRunSerializer(many=True, read_only=True)
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "trigger_payload", "steps"]
+
+
+class FormSerializer(serializers.ModelSerializer):
+    assignee = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FormRequest
+        fields = ["id", "run", "title", "description", "fields", "assignee", "status",
+                  "created_at"]
+
+    def get_assignee(self, form) -> str | None:
+        return form.assignee.email if form.assignee else None
