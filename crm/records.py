@@ -17,7 +17,7 @@ def _save(obj: RecordObject, workspace, data: dict, instance=None, user=None, pa
         extra = {"workspace": workspace}
         if user is not None and getattr(user, "pk", None):
             extra["created_by"] = user
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # one write: no savepoint needed
         return serializer.save(**extra)
 
 
@@ -31,10 +31,17 @@ def create_record(obj: RecordObject, workspace, data: dict, user=None):
     return _save(obj, workspace, data, user=user)
 
 
-def update_record(obj: RecordObject, instance, data: dict, partial: bool = True):
+def update_record(obj: RecordObject, instance, data: dict, partial: bool = True, workspace=None):
+    """Validates `data` and updates `instance`: only the given fields when `partial` (PATCH),
+    otherwise as a full replacement (PUT, required fields must be present).
+
+    `workspace` saves a query when the caller already has the record's workspace.
+    """
     if not isinstance(data, dict):
         raise ValidationError({"detail": "Expected a JSON object of field values."})
-    return _save(obj, instance.workspace, data, instance=instance, partial=partial)
+    if workspace is not None and workspace.pk != instance.workspace_id:
+        raise ValueError("update_record: the record belongs to another workspace.")
+    return _save(obj, workspace or instance.workspace, data, instance=instance, partial=partial)
 
 
 def delete_record(instance) -> None:

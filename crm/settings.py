@@ -104,7 +104,7 @@ else:
             },
             # A file, not memory: worker tests start real worker processes on the test database.
             "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH")
-                     or str(BASE_DIR / "build" / "test-db.sqlite3")},
+                     or str(BASE_DIR / "build" / f"test-db-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -114,7 +114,8 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 Q_CLUSTER = {
-    "name": "crm",
+    # The queue's name: separate clusters (tests, benchmarks) can share one Redis.
+    "name": os.environ.get("Q_CLUSTER_NAME", "crm"),
     "workers": int(os.environ.get("Q_WORKERS", "2")),
     "recycle": 5000,
     "timeout": int(os.environ.get("Q_TIMEOUT", "600")),

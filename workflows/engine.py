@@ -371,7 +371,7 @@ class RunExecutor:
             return
         rows, self.buffer = self.buffer, []
         try:
-            with transaction.atomic():
+            with transaction.atomic(savepoint=False):
                 StepRun.objects.bulk_create(rows)
         except IntegrityError as error:
             # Another worker already stored these steps: it owns the run now.

@@ -313,3 +313,34 @@ class DateTriggerFiring(models.Model):
                 fields=["workflow", "record_id", "due"], name="one_firing_per_due_time"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} for {self.record_id} at {self.due:%Y-%m-%d %H:%M}"
+
+
+class TriggerGeneration(models.Model):
+    """One row whose number goes up whenever what workflows listen to may have changed (a
+    workflow or a non-draft version saved or deleted). Each process caches its trigger index
+    and compares this number at most once a second, so a workflow published through one
+    process starts firing in every other process within that second."""
+
+    number = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Trigger generation {self.number}"
+
+
+class ScheduleState(models.Model):
+    """Where a `schedule` workflow's ticks start from, and the last tick that started a run:
+    a tick starts at most one run, however often the scheduler wakes the workflow up."""
+
+    workflow = models.OneToOneField(
+        Workflow, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # When the schedule was (re)armed: `every` ticks are counted from here, and no tick
+    # before it ever fires.
+    anchor = models.DateTimeField()
+    last_scheduled_for = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Schedule of {self.workflow_id}, last tick {self.last_scheduled_for}"
