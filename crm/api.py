@@ -1,15 +1,51 @@
-"""REST API for the five record objects (SPEC section 7)."""
+"""REST API for the five record objects (SPEC section 7): list with filters, search and
+ordering; create, retrieve, update (PATCH and PUT), delete; CSV export and import."""
 
-from django.db.models import Q
-from rest_framework import viewsets
-from rest_framework.exceptions import ValidationError
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, parsers, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from . import records
+from . import csv_io, records
+from . import schema as _schema  # noqa: F401  (registers the API key scheme in the OpenAPI doc)
 from .objects import OBJECTS, RecordObject
 from .permissions import request_workspace
+from .record_filters import FilterError, filter_records, filterable_fields
+from .serializers import represent
 
-RESERVED_PARAMS = {"page", "page_size", "search", "ordering", "format"}
+
+class CsvBodyParser(parsers.BaseParser):
+    """Accepts a raw CSV request body for imports; hands it on unparsed as `{"file": bytes}`."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        if stream is None:
+            return {}
+        content = stream.read(csv_io.MAX_IMPORT_BYTES + 1)
+        if len(content) > csv_io.MAX_IMPORT_BYTES:
+            raise PayloadTooLarge()
+        return {"file": content}
+
+
+class PlainTextCsvBodyParser(CsvBodyParser):
+    media_type = "text/plain"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = f"The file is larger than {csv_io.MAX_IMPORT_BYTES // (1024 * 1024)} MB."
+    default_code = "too_large"
 
 
 class RecordViewSet(viewsets.ModelViewSet):
@@ -25,72 +61,177 @@ class RecordViewSet(viewsets.ModelViewSet):
         return {**super().get_serializer_context(), "workspace": request_workspace(self.request)}
 
     def get_queryset(self):
-        obj = self.record_object
-        queryset = obj.queryset(request_workspace(self.request))
-        if self.action != "list":
+        return self.record_object.queryset(request_workspace(self.request))
+
+    def filter_queryset(self, queryset):
+        if self.action not in ("list", "export"):
             return queryset
-        return self.filter_queryset_by_params(queryset)
-
-    def filter_queryset_by_params(self, queryset):
-        obj = self.record_object
-        params = self.request.query_params
-        filterable = set(obj.field_names) - {"custom", "tags"}
-        filters = {}
-        for name, value in params.items():
-            if name in RESERVED_PARAMS:
-                continue
-            if name not in filterable:
-                raise ValidationError(
-                    {name: f"Unknown filter. Filter by one of: {', '.join(sorted(filterable))}."}
-                )
-            filters[name] = None if value == "" and name in self._nullable() else value
         try:
-            queryset = queryset.filter(**filters)
-            if params.get("search"):
-                term = params["search"].strip()
-                query = Q()
-                for field in obj.search_fields:
-                    query |= Q(**{f"{field}__icontains": term})
-                queryset = queryset.filter(query)
-            ordering = params.get("ordering")
-            if ordering:
-                name = ordering.lstrip("-")
-                if name not in filterable:
-                    raise ValidationError({"ordering": f"Cannot order by '{name}'."})
-                queryset = queryset.order_by(ordering, "-created_at")
-            # Evaluate the filter types now so a bad value is a 400, not a 500 later.
-            queryset.exists()
-        except (ValueError, TypeError) as error:
-            raise ValidationError({"detail": f"Bad filter value: {error}"}) from error
-        except Exception as error:  # Django's ValidationError on a malformed UUID or date
-            if error.__class__.__name__ == "ValidationError":
-                raise ValidationError({"detail": f"Bad filter value: {error}"}) from error
-            raise
-        return queryset
-
-    def _nullable(self):
-        return {f.name for f in self.record_object.model._meta.fields if f.null}
+            return filter_records(self.record_object, queryset, self.request.query_params)
+        except FilterError as error:
+            raise exceptions.ValidationError(error.errors) from error
 
     def create(self, request, *args, **kwargs):
+        self._reject_unknown_fields(request.data)
         user = request.user if getattr(request.user, "pk", None) else None
         instance = records.create_record(
             self.record_object, request_workspace(request), request.data, user=user
         )
-        return Response(self.get_serializer(instance).data, status=201)
+        return Response(represent(instance), status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
         instance = self.get_object()
+        self._reject_unknown_fields(request.data)
         instance = records.update_record(
-            self.record_object, instance, request.data, partial=kwargs.get("partial", False)
+            self.record_object,
+            instance,
+            request.data,
+            partial=kwargs.get("partial", False),
+            workspace=request_workspace(request),
         )
-        return Response(self.get_serializer(instance).data)
+        return Response(represent(instance))
+
+    def _reject_unknown_fields(self, data):
+        """A misspelt field is an error, not silently ignored. Read-only fields (`id`,
+        `company_name`...) are accepted, so a record read from the API can be sent back."""
+        if not isinstance(data, dict):
+            return  # the record service answers that the body must be an object
+        known = {*csv_io.export_columns(self.record_object), "csrfmiddlewaretoken"}
+        unknown = [name for name in data if name not in known]
+        if unknown:
+            raise exceptions.ValidationError({name: ["Unknown field."] for name in unknown})
 
     def perform_destroy(self, instance):
         records.delete_record(instance)
 
+    def perform_content_negotiation(self, request, force=False):
+        # The export answers CSV whatever the Accept header says; its errors answer JSON.
+        return super().perform_content_negotiation(request, force=force or self.action == "export")
+
+    @action(detail=False, methods=["get"], renderer_classes=[JSONRenderer])
+    def export(self, request, *args, **kwargs):
+        """All records matching the list's filters, `search` and `ordering`, as CSV."""
+        obj = self.record_object
+        queryset = self.filter_queryset(self.get_queryset())
+        response = StreamingHttpResponse(
+            csv_io.export_csv(obj, queryset, request_workspace(request)),
+            content_type="text/csv; charset=utf-8",
+        )
+        filename = f"{obj.plural}-{timezone.now():%Y%m%d-%H%M}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[
+            parsers.MultiPartParser,
+            parsers.FormParser,
+            CsvBodyParser,
+            PlainTextCsvBodyParser,
+        ],
+    )
+    def import_csv(self, request, *args, **kwargs):
+        """Creates a record per valid CSV row and lists the invalid rows with their errors.
+
+        Send the file as multipart field `file` or as a `text/csv` body. `fire_triggers=false`
+        (query parameter or form field) creates the records without starting record triggers.
+        """
+        file = request.data.get("file")
+        if file is None or isinstance(file, str):
+            raise exceptions.ValidationError(
+                {"file": ["Send the CSV as the multipart field 'file' or as a text/csv body."]}
+            )
+        if getattr(file, "size", 0) > csv_io.MAX_IMPORT_BYTES:
+            raise PayloadTooLarge()
+        user = request.user if getattr(request.user, "pk", None) else None
+        try:
+            result = csv_io.import_csv(
+                self.record_object,
+                request_workspace(request),
+                file,
+                user=user,
+                fire_triggers=_fire_triggers_flag(request),
+            )
+        except csv_io.CsvTooLarge as error:
+            raise PayloadTooLarge(str(error)) from error
+        except csv_io.CsvFormatError as error:
+            raise exceptions.ValidationError({"detail": str(error)}) from error
+        return Response(result.as_dict())
+
+
+def _fire_triggers_flag(request) -> bool:
+    raw = request.query_params.get("fire_triggers", request.data.get("fire_triggers", "true"))
+    word = str(raw).strip().lower()
+    if word in ("true", "1", "yes", "on", ""):
+        return True
+    if word in ("false", "0", "no", "off"):
+        return False
+    raise exceptions.ValidationError({"fire_triggers": ["Expected true or false."]})
+
+
+# --- OpenAPI description ---------------------------------------------------------------------
+
+IMPORT_RESULT = inline_serializer(
+    "ImportResult",
+    {
+        "created": serializers.IntegerField(),
+        "total": serializers.IntegerField(),
+        "errors": serializers.ListField(child=serializers.DictField()),
+    },
+)
+
+
+def _list_parameters(obj: RecordObject) -> list[OpenApiParameter]:
+    filters = [
+        OpenApiParameter(name, str, description=f"Exact match on `{name}`.")
+        for name in filterable_fields(obj)
+    ]
+    return [
+        OpenApiParameter(
+            "search", str, description=f"Contains, in {', '.join(obj.search_fields)}."
+        ),
+        OpenApiParameter(
+            "ordering", str, description="Field names, comma-separated, `-` for descending."
+        ),
+        *filters,
+    ]
+
+
+def _document(viewset: type[RecordViewSet]) -> type[RecordViewSet]:
+    obj = viewset.record_object
+    tags = [obj.plural]
+    return extend_schema_view(
+        list=extend_schema(tags=tags, parameters=_list_parameters(obj)),
+        create=extend_schema(tags=tags),
+        retrieve=extend_schema(tags=tags),
+        update=extend_schema(tags=tags),
+        partial_update=extend_schema(tags=tags),
+        destroy=extend_schema(tags=tags),
+        export=extend_schema(
+            tags=tags,
+            parameters=_list_parameters(obj),
+            responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+        ),
+        import_csv=extend_schema(
+            tags=tags,
+            parameters=[OpenApiParameter("fire_triggers", bool, default=True)],
+            request={
+                "multipart/form-data": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                },
+                "text/csv": {"type": "string"},
+            },
+            responses={200: IMPORT_RESULT},
+        ),
+    )(viewset)
+
 
 def viewset_for(obj: RecordObject) -> type[RecordViewSet]:
-    return type(f"{obj.model.__name__}ViewSet", (RecordViewSet,), {"record_object": obj})
+    viewset = type(f"{obj.model.__name__}ViewSet", (RecordViewSet,), {"record_object": obj})
+    return _document(viewset)
 
 
 VIEWSETS = {obj.plural: viewset_for(obj) for obj in OBJECTS.values()}

@@ -1,7 +1,38 @@
+"""Addresses of the record pages: /companies/, /companies/<id>/, /companies/new/, ...
+
+Spelled out per object (not a catch-all `<plural>/`) so they never shadow other apps' pages.
+URL names are `<object>-list`, `<object>-detail`, `<object>-new`, `<object>-edit`, ...
+"""
+
 from django.urls import path
 
 from . import views
+from .objects import OBJECTS
+from .serializers import LINKS
+
+
+def _record_pages(name: str, plural: str) -> list:
+    kwargs = {"object_name": name}
+    pages = [
+        path(f"{plural}/", views.record_list, kwargs, name=f"{name}-list"),
+        path(f"{plural}/new/", views.record_create, kwargs, name=f"{name}-new"),
+        path(f"{plural}/bulk-delete/", views.record_bulk_delete, kwargs,
+             name=f"{name}-bulk-delete"),
+        path(f"{plural}/<uuid:pk>/", views.record_detail, kwargs, name=f"{name}-detail"),
+        path(f"{plural}/<uuid:pk>/edit/", views.record_edit, kwargs, name=f"{name}-edit"),
+        path(f"{plural}/<uuid:pk>/delete/", views.record_delete, kwargs, name=f"{name}-delete"),
+    ]
+    if name in LINKS:  # tasks and notes link to companies, people and opportunities
+        pages += [
+            path(f"{plural}/<uuid:pk>/notes/", views.add_note, kwargs, name=f"{name}-add-note"),
+            path(f"{plural}/<uuid:pk>/tasks/", views.add_task, kwargs, name=f"{name}-add-task"),
+        ]
+    return pages
+
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("tasks/<uuid:pk>/toggle/", views.toggle_task, name="task-toggle"),
 ]
+for obj in OBJECTS.values():
+    urlpatterns += _record_pages(obj.name, obj.plural)

@@ -1,9 +1,12 @@
 """One serialiser per record object: the only shape used by the API, trigger payloads and
 step outputs (SPEC section 2): flat fields, relations as ids plus `<relation>_name`."""
 
+import copy
+import threading
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from .models import Company, Note, Opportunity, Person, Task
@@ -14,7 +17,7 @@ class WorkspaceRelatedField(serializers.PrimaryKeyRelatedField):
 
     default_error_messages = {
         "does_not_exist": "No {model} with id {pk_value} in this workspace.",
-        "incorrect_type": "Expected an id, got {data_type}.",
+        "incorrect_type": "Expected an id (a UUID), got {data_type}.",
     }
 
     def __init__(self, model, **kwargs):
@@ -33,7 +36,7 @@ class WorkspaceRelatedField(serializers.PrimaryKeyRelatedField):
             return self.get_queryset().get(pk=data)
         except self.related_model.DoesNotExist:
             self.fail("does_not_exist", pk_value=data, model=self.related_model._meta.verbose_name)
-        except (TypeError, ValueError, Exception):
+        except (TypeError, ValueError, DjangoValidationError):  # not a UUID
             self.fail("incorrect_type", data_type=type(data).__name__)
 
     def to_representation(self, value):
@@ -58,6 +61,8 @@ class MemberField(serializers.PrimaryKeyRelatedField):
         return get_user_model().objects.filter(memberships__workspace=self.context.get("workspace"))
 
     def to_internal_value(self, data):
+        if isinstance(data, bool):  # True is an int to Python, not a user id
+            self.fail("incorrect_type", data_type=type(data).__name__)
         if isinstance(data, str) and "@" in data:
             user = self.get_queryset().filter(email__iexact=data.strip()).first()
         elif isinstance(data, int) or (isinstance(data, str) and data.isdigit()):
@@ -75,6 +80,16 @@ def display_name(obj) -> str | None:
     if hasattr(obj, "get_full_name"):  # a user
         return obj.get_full_name() or obj.email or obj.username
     return str(obj)
+
+
+class DisplayNameField(serializers.CharField):
+    """The read-only `<relation>_name` shown beside a relation's id (SPEC section 2)."""
+
+    def __init__(self, relation: str, **kwargs):
+        super().__init__(source=relation, read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return display_name(value)
 
 
 class TagsField(serializers.ListField):
@@ -98,26 +113,74 @@ class RecordSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at", "updated_at", "created_by"]
 
     def get_fields(self):
+        # Building fields from the model was the largest part of an API write (see
+        # bench/bench_records.py). The fields depend on the class only: they are built once
+        # and each serializer gets shallow copies. That is safe because a field is not changed
+        # after its __init__ except by bind(), which sets attributes on the copy itself.
+        prototype = _FIELD_PROTOTYPES.get(type(self))
+        if prototype is None:
+            prototype = _FIELD_PROTOTYPES[type(self)] = self._build_fields()
+        return {name: copy.copy(field) for name, field in prototype.items()}
+
+    def _build_fields(self):
         fields = super().get_fields()
         for name, model in self.relations.items():
             fields[name] = WorkspaceRelatedField(model)
         for name in self.users:
             fields[name] = MemberField()
         fields["created_by"] = serializers.PrimaryKeyRelatedField(read_only=True)
+        for name in (*self.relations, *self.users, "created_by"):
+            fields[f"{name}_name"] = DisplayNameField(name)
         if "tags" in fields:
             fields["tags"] = TagsField(required=False)
         return fields
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        for name in (*self.relations, *self.users, "created_by"):
-            data[f"{name}_name"] = display_name(getattr(instance, name))
-        return data
+    def get_validators(self):
+        # DRF derives unique-together validators from the model on every instance; records
+        # have none today, but the result is per class, so compute it once.
+        validators = _CLASS_VALIDATORS.get(type(self))
+        if validators is None:
+            validators = _CLASS_VALIDATORS[type(self)] = super().get_validators()
+        return list(validators)
+
+    def create(self, validated_data):
+        # Records have no many-to-many fields: skip ModelSerializer's per-call model
+        # introspection (measurable on the API's hot path).
+        return self.Meta.model.objects.create(**validated_data)
 
     def validate_custom(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("custom must be a JSON object.")
+        if _contains_nul(value):  # PostgreSQL's jsonb cannot store \u0000
+            raise serializers.ValidationError("custom must not contain NUL characters.")
         return value
+
+
+_FIELD_PROTOTYPES: dict[type, dict] = {}
+_CLASS_VALIDATORS: dict[type, list] = {}
+_REPRESENTERS = threading.local()
+
+
+def represent(instance) -> dict:
+    """The API shape of a record, like `serializer(instance).data`, without building a
+    serializer per call: rendering needs no request context, so each thread keeps one
+    serializer per record class."""
+    representers = _REPRESENTERS.__dict__
+    serializer_class = SERIALIZER_BY_MODEL[type(instance)]
+    serializer = representers.get(serializer_class)
+    if serializer is None:
+        serializer = representers[serializer_class] = serializer_class(context={})
+    return serializer.to_representation(instance)
+
+
+def _contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 def _meta(model_, *fields):
@@ -135,8 +198,19 @@ def _meta(model_, *fields):
 class CompanySerializer(RecordSerializer):
     users = ("owner",)
     Meta = _meta(
-        Company, "name", "domain", "employees", "annual_revenue", "industry", "address", "city",
-        "country", "linkedin", "ideal_customer", "owner", "tags",
+        Company,
+        "name",
+        "domain",
+        "employees",
+        "annual_revenue",
+        "industry",
+        "address",
+        "city",
+        "country",
+        "linkedin",
+        "ideal_customer",
+        "owner",
+        "tags",
     )
 
 
@@ -160,8 +234,16 @@ class OpportunitySerializer(RecordSerializer):
     relations = {"company": Company, "point_of_contact": Person}
     users = ("owner",)
     Meta = _meta(
-        Opportunity, "name", "amount", "currency", "stage", "close_date", "company",
-        "point_of_contact", "owner", "tags",
+        Opportunity,
+        "name",
+        "amount",
+        "currency",
+        "stage",
+        "close_date",
+        "company",
+        "point_of_contact",
+        "owner",
+        "tags",
     )
 
 
@@ -179,6 +261,18 @@ class TaskSerializer(RecordSerializer):
 class NoteSerializer(RecordSerializer):
     relations = LINKS
     Meta = _meta(Note, "title", "body", "company", "person", "opportunity")
+
+
+SERIALIZER_BY_MODEL = {
+    serializer.Meta.model: serializer
+    for serializer in (
+        CompanySerializer,
+        PersonSerializer,
+        OpportunitySerializer,
+        TaskSerializer,
+        NoteSerializer,
+    )
+}
 
 
 def plain(value):

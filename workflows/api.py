@@ -21,6 +21,7 @@ from .serializers import (
     VersionSerializer,
     WorkflowSerializer,
 )
+from .triggers.webhook import rotate_webhook_secret
 
 MAX_RECORD_IDS = 10_000
 
@@ -188,6 +189,13 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         except services.WorkflowError as error:
             return error_response(error)
         return Response({"run_ids": [str(r.pk) for r in runs]}, status=202)
+
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        """A new webhook secret; the old one stops working (owners and admins)."""
+        workflow = self.get_object()
+        rotate_webhook_secret(workflow)
+        return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
 
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):

@@ -9,7 +9,11 @@ def drain() -> int:
 
 
 def sweep() -> None:
-    """Every minute: recover runs of dead workers, wake due waiting runs, fire date triggers."""
+    """Every minute: recover runs of dead workers, wake due waiting runs, fire date triggers,
+    repair schedules that drifted from their workflows."""
+    from .triggers.schedule import reconcile_schedules
+
+    reconcile_schedules()
     recovered = dispatch.recover_expired_leases()
     resumed = dispatch.resume_due_runs(kick_after=False)
     try:
@@ -22,7 +26,7 @@ def sweep() -> None:
 
 
 def run_schedule(workflow_id: str) -> None:
-    """Fired by a workflow's django-q2 schedule."""
+    """Fired by a workflow's django-q2 schedule (at most one run per tick: see schedule.py)."""
     from .triggers.schedule import fire_schedule
 
     fire_schedule(workflow_id)

@@ -1,0 +1,280 @@
+"""CSV export and import of record objects (SPEC section 7).
+
+Export writes every field of the API shape, one record per row, relations as ids followed by
+their `<relation>_name`. Import reads the same format: each row is validated by the object's
+serialiser, exactly like an API create, and the valid rows are inserted in batches. Columns that
+only describe a record (`id`, `created_at`, `updated_at`, `created_by` and the `*_name` columns)
+are accepted and ignored, so an export can be imported again, into any workspace.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from django.db import transaction
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from .objects import RecordObject
+from .signals_control import records_bulk_created, triggers_suppressed
+
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+# Rows validated before each INSERT batch: large enough for bulk speed, small enough that one
+# batch holds SQLite's write lock only briefly.
+BATCH_SIZE = 500
+
+ProgressCallback = Callable[[int, int], None]
+
+
+class CsvFormatError(ValueError):
+    """The file as a whole cannot be imported (not UTF-8, no header, unknown columns...).
+    Nothing was created. The message is meant for the person who sent the file."""
+
+
+class CsvTooLarge(CsvFormatError):
+    pass
+
+
+@dataclass
+class ImportResult:
+    """`errors` lists each rejected row as {"row": n, "errors": {field: [messages]}}, where n is
+    the row as a spreadsheet numbers it (the header is row 1)."""
+
+    created: int = 0
+    total: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "errors": self.errors, "total": self.total}
+
+
+# --- Export ---------------------------------------------------------------------------------
+
+
+def export_columns(obj: RecordObject) -> list[str]:
+    """Every field of the API shape, each relation followed by its `<relation>_name`."""
+    named = {*obj.serializer.relations, *obj.serializer.users, "created_by"}
+    columns = []
+    for name in obj.field_names:
+        columns.append(name)
+        if name in named:
+            columns.append(f"{name}_name")
+    return columns
+
+
+def export_csv(obj: RecordObject, queryset, workspace) -> Iterator[str]:
+    """Yields the CSV text of `queryset`, header first, a chunk per row: made for a
+    StreamingHttpResponse, so a large export never sits in memory."""
+    columns = export_columns(obj)
+    buffer = _LineBuffer()
+    writer = csv.writer(buffer)
+    yield writer.writerow(columns)
+    serializer = obj.serializer(context={"workspace": workspace})
+    for instance in queryset.iterator(chunk_size=1000):
+        data = serializer.to_representation(instance)
+        yield writer.writerow([_cell(data.get(column)) for column in columns])
+
+
+class _LineBuffer:
+    """A file whose write() returns what it was given, so csv.writer can feed a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):  # tags, which import splits on commas again
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):  # custom
+        return json.dumps(value, ensure_ascii=False) if value else ""
+    return str(value)
+
+
+# --- Import ---------------------------------------------------------------------------------
+
+
+def import_csv(
+    obj: RecordObject,
+    workspace,
+    file: IO | bytes | str,
+    user=None,
+    fire_triggers: bool = True,
+    progress: ProgressCallback | None = None,
+) -> ImportResult:
+    """Creates a record of `obj` for every valid row of the CSV `file` (bytes, text or a file
+    opened in either mode) and reports every invalid row; nothing is silently dropped.
+
+    Raises CsvFormatError, before creating anything, when the file cannot be read as a CSV of
+    this object. `progress(done, total)` is called after each batch. With
+    `fire_triggers=False` the import runs inside `triggers_suppressed()`.
+    """
+    text = _decode(_read(file))
+    header, rows = _parse(text)
+    columns = _check_header(obj, header)
+    if fire_triggers:
+        return _import_rows(obj, workspace, columns, rows, user, progress)
+    with triggers_suppressed():
+        return _import_rows(obj, workspace, columns, rows, user, progress)
+
+
+def _read(file) -> bytes | str:
+    if isinstance(file, bytes | str):
+        content = file
+    else:
+        content = file.read(MAX_IMPORT_BYTES + 1)
+    if len(content) > MAX_IMPORT_BYTES:
+        raise CsvTooLarge(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+    return content
+
+
+def _decode(content: bytes | str) -> str:
+    if isinstance(content, str):
+        return content.removeprefix("\ufeff")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CsvFormatError(
+            f"The file is not UTF-8 text (invalid byte at position {error.start}). "
+            "Save it as 'CSV UTF-8' and import it again."
+        ) from error
+
+
+def _parse(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the non-blank rows, each with its row number (header = row 1)."""
+    # strict: an unclosed quote is an error, not a cell that swallows the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if header is None:
+                if any(cell.strip() for cell in cells):
+                    header = cells
+                    header_row = number
+                continue
+            if any(cell.strip() for cell in cells):  # a blank line is not a record
+                rows.append((number - header_row + 1, cells))
+    except csv.Error as error:
+        raise CsvFormatError(
+            f"The file is not valid CSV near line {reader.line_num}: {error}."
+        ) from error
+    if header is None:
+        raise CsvFormatError(
+            "The file is empty. Its first line must name the columns, e.g. 'name,city'."
+        )
+    return header, rows
+
+
+def _delimiter(text: str) -> str:
+    """Comma, unless the header clearly uses semicolons or tabs (spreadsheets in some
+    locales save 'CSV' that way)."""
+    first_line = text.split("\n", 1)[0]
+    if "," in first_line:
+        return ","
+    for candidate in (";", "\t"):
+        if candidate in first_line:
+            return candidate
+    return ","
+
+
+def _check_header(obj: RecordObject, header: list[str]) -> list[str | None]:
+    """Maps each column to the field it sets, or None for a column to ignore."""
+    writable = _writable_fields(obj)
+    ignored = set(export_columns(obj)) - set(writable)
+    names = [cell.strip().lower() for cell in header]
+    unknown = [name for name in names if name and name not in writable and name not in ignored]
+    if unknown:
+        raise CsvFormatError(
+            f"Unknown columns: {', '.join(unknown)}. The first line must name the columns; "
+            f"a {obj.name} has: {', '.join(writable)}."
+        )
+    duplicates = sorted({name for name in names if name and names.count(name) > 1})
+    if duplicates:
+        raise CsvFormatError(f"Columns named more than once: {', '.join(duplicates)}.")
+    if not any(name in writable for name in names):
+        raise CsvFormatError(f"No column to import. A {obj.name} has: {', '.join(writable)}.")
+    return [name if name in writable else ("" if not name else None) for name in names]
+
+
+def _writable_fields(obj: RecordObject) -> list[str]:
+    read_only = set(obj.serializer.Meta.read_only_fields)
+    return [name for name in obj.field_names if name not in read_only]
+
+
+def _import_rows(obj, workspace, columns, rows, user, progress) -> ImportResult:
+    result = ImportResult(total=len(rows))
+    validator = obj.serializer(context={"workspace": workspace})
+    json_fields = {
+        name for name, f in validator.fields.items() if isinstance(f, serializers.JSONField)
+    }
+    created_by = user if getattr(user, "pk", None) else None
+    for start in range(0, len(rows), BATCH_SIZE):
+        batch = []
+        for number, cells in rows[start : start + BATCH_SIZE]:
+            try:
+                data = _row_data(columns, cells, json_fields)
+                values = validator.run_validation(data)
+            except ValidationError as error:
+                result.errors.append({"row": number, "errors": _messages(error.detail)})
+                continue
+            batch.append(obj.model(**values, workspace=workspace, created_by=created_by))
+        _insert(obj, batch)
+        result.created += len(batch)
+        if progress is not None:
+            progress(min(start + BATCH_SIZE, len(rows)), len(rows))
+    if progress is not None and not rows:
+        progress(0, 0)
+    return result
+
+
+def _row_data(columns: list[str | None], cells: list[str], json_fields: set[str]) -> dict:
+    """The row as serialiser input; an empty cell is left out so the field's default applies."""
+    if len(cells) > len(columns):
+        raise ValidationError(
+            {"detail": [f"This row has {len(cells)} cells but the header names {len(columns)}."]}
+        )
+    data = {}
+    for column, cell in zip(columns, cells, strict=False):
+        if column is None or cell == "":
+            continue
+        if column == "":
+            raise ValidationError({"detail": ["A column without a name holds a value."]})
+        data[column] = _json_cell(column, cell) if column in json_fields else cell
+    return data
+
+
+def _json_cell(column: str, cell: str):
+    try:
+        return json.loads(cell)
+    except ValueError as error:
+        raise ValidationError({column: [f"Not valid JSON: {error}."]}) from error
+
+
+def _insert(obj: RecordObject, batch: list) -> None:
+    if not batch:
+        return
+    with transaction.atomic():
+        obj.model.objects.bulk_create(batch)
+        records_bulk_created(obj.model, batch)
+
+
+def _messages(detail) -> dict:
+    """DRF's error detail as plain JSON: {field: [message, ...]}."""
+    if isinstance(detail, dict):
+        return {key: _flatten(value) for key, value in detail.items()}
+    return {"detail": _flatten(detail)}
+
+
+def _flatten(value) -> list[str]:
+    if isinstance(value, dict):
+        return [f"{key}: {message}" for key, item in value.items() for message in _flatten(item)]
+    if isinstance(value, Iterable) and not isinstance(value, str):
+        return [message for item in value for message in _flatten(item)]
+    return [str(value)]

@@ -1,0 +1,279 @@
+"""Runs workflow JavaScript in V8 (mini-racer), in helper processes (SPEC section 6).
+
+Why V8 through mini-racer rather than QuickJS: both stop endless loops (QuickJS with an
+interrupt handler it polls, V8 with TerminateExecution from a timer) and both cap memory
+(QuickJS refuses allocations past JS_SetMemoryLimit; mini-racer's hard limit terminates the
+isolate when the heap is over it after a GC). V8 wins on the rest: the full modern language
+with Promises, a JIT that is tens of times faster on loops over records, and maintained
+wheels for current Pythons, where the Python quickjs binding lags.
+
+Why a helper process: V8 answers some memory bombs (a huge single allocation, a table that
+outgrows its maximum) with a *fatal* out-of-memory error that aborts the whole process, and an
+endless loop inside a Promise continuation cannot be interrupted by mini-racer's timeout. In a
+django-q worker either would kill or wedge the worker and every run it holds. So the isolate
+lives in a small child process (stdlib + py_mini_racer, no Django, no secrets in its
+environment) that the parent can lose or kill: a crash fails the step with a clear error and
+the next call gets a fresh helper. Each call still gets a fresh V8 context, so no state leaks
+from one run to the next; a helper that hit a limit exits rather than be reused.
+
+Protocol: one JSON line per request, {source, input, timeout_ms, memory_bytes}; one JSON line
+per reply, {ok: true, result: <JSON text>} or {ok: false, kind, message}. POSIX only (select
+on a pipe).
+
+This file is also the helper's program: `python -I js_sandbox.py`. Keep its imports to the
+standard library at module level.
+"""
+
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+SCRIPT_NAME = "code.js"  # how the user's source is named in error messages
+GRACE_SECONDS = 2.0  # past the timeout, the helper kills itself; 1 s later the parent does
+START_SECONDS = 30.0
+MAX_IDLE_HELPERS = 4
+
+CALL_MAIN = """(function (input) {
+  const encode = (value) => value === undefined ? "null" : JSON.stringify(value);
+  const result = main(input);
+  return (result instanceof Promise) ? result.then(encode) : encode(result);
+})(%s)"""
+
+
+class JavaScriptError(Exception):
+    """The code failed: syntax error, thrown error, no main. The message says where."""
+
+
+class JavaScriptLimitExceeded(Exception):
+    """The code ran over its time or memory, or crashed the engine."""
+
+
+def run_javascript(source: str, input: Any, timeout_ms: int, memory_bytes: int) -> Any:
+    """Calls `main(input)` defined by `source` and returns what it returns, JSON round-tripped
+    (a returned Promise is awaited within the same timeout)."""
+    request = {"source": source, "input": input, "timeout_ms": timeout_ms,
+               "memory_bytes": memory_bytes}  # fmt: skip
+    helper = _take_helper()
+    try:
+        reply = helper.call(request, deadline=time.monotonic() + timeout_ms / 1000 + GRACE_SECONDS + 1)
+    except BaseException:
+        helper.kill()
+        raise
+    _give_back(helper)
+    if reply["ok"]:
+        return json.loads(reply["result"])
+    if reply["kind"] == "error":
+        raise JavaScriptError(reply["message"])
+    raise JavaScriptLimitExceeded(_limit_message(reply["kind"], timeout_ms, memory_bytes))
+
+
+def _limit_message(kind: str, timeout_ms: int, memory_bytes: int) -> str:
+    megabytes = memory_bytes // (1024 * 1024)
+    if kind == "timeout":
+        return f"Timed out: the code ran longer than {timeout_ms:,} ms."
+    if kind == "memory":
+        return f"Out of memory: the code used more than {megabytes} MB."
+    return (f"The JavaScript engine stopped while running the code, most likely because it "
+            f"allocated far more than {megabytes} MB at once.")  # fmt: skip
+
+
+# --- The parent side: a small pool of helpers --------------------------------------------------
+
+
+class _Helper:
+    """One child process running `_serve`."""
+
+    def __init__(self):
+        self.owner_pid = os.getpid()
+        self.buffer = b""
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", os.path.abspath(__file__)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            env={"LANG": "C.UTF-8"}, cwd="/", close_fds=True,
+        )  # fmt: skip
+        ready = self._read_line(time.monotonic() + START_SECONDS)
+        if ready is None or not ready.get("ready"):
+            self.kill()
+            raise JavaScriptError("Could not start the JavaScript sandbox (is mini-racer installed?).")
+
+    @property
+    def alive(self) -> bool:
+        return self.owner_pid == os.getpid() and self.process.poll() is None
+
+    def call(self, request: dict, deadline: float) -> dict:
+        started = time.monotonic()
+        try:
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            self.kill()
+            return {"ok": False, "kind": "crash", "message": ""}
+        reply = self._read_line(deadline)
+        if reply is not None:
+            return reply
+        # No answer: the helper died (fatal OOM) or overran even its own watchdog.
+        self.kill()
+        elapsed_ms = (time.monotonic() - started) * 1000
+        kind = "timeout" if elapsed_ms >= request["timeout_ms"] else "crash"
+        return {"ok": False, "kind": kind, "message": ""}
+
+    def _read_line(self, deadline: float) -> dict | None:
+        descriptor = self.process.stdout.fileno()
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([descriptor], [], [], remaining)[0]:
+                return None
+            chunk = os.read(descriptor, 1 << 16)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return json.loads(line)
+
+    def kill(self) -> None:
+        if self.owner_pid == os.getpid() and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.close_pipes()
+
+    def close_pipes(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+
+_idle: list[_Helper] = []
+_idle_lock = threading.Lock()
+
+
+def _take_helper() -> _Helper:
+    with _idle_lock:
+        while _idle:
+            helper = _idle.pop()
+            if helper.alive:
+                return helper
+            helper.kill()
+    return _Helper()
+
+
+def _give_back(helper: _Helper) -> None:
+    with _idle_lock:
+        if helper.alive and len(_idle) < MAX_IDLE_HELPERS:
+            _idle.append(helper)
+            return
+    helper.kill()
+
+
+def _forget_helpers_after_fork() -> None:
+    """A forked worker must not share its parent's helpers (their pipes would interleave)."""
+    for helper in _idle:
+        helper.close_pipes()
+    _idle.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers_after_fork)
+
+
+# --- The helper side ---------------------------------------------------------------------------
+
+
+def _serve() -> None:
+    from py_mini_racer import MiniRacer
+
+    MiniRacer().close()  # load V8 before saying we are ready
+    _write({"ready": True})
+    # V8 prints fatal out-of-memory reports on stderr; the parent reports the crash itself.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        watchdog = threading.Timer(request["timeout_ms"] / 1000 + GRACE_SECONDS, os._exit, [70])
+        watchdog.daemon = True
+        watchdog.start()
+        reply = _evaluate(request)
+        _write(reply)
+        if not reply["ok"] and reply["kind"] != "error":
+            os._exit(0)  # the isolate may still be spinning: start the next call clean
+        watchdog.cancel()
+
+
+def _evaluate(request: dict) -> dict:
+    from py_mini_racer import (
+        JSEvalException,
+        JSOOMException,
+        JSPromise,
+        JSPromiseError,
+        JSTimeoutException,
+        MiniRacer,
+    )
+
+    deadline = time.monotonic() + request["timeout_ms"] / 1000
+
+    def remaining() -> float:
+        return max(deadline - time.monotonic(), 0.001)
+
+    racer = MiniRacer()
+    racer.set_hard_memory_limit(request["memory_bytes"])
+    try:
+        racer.eval(request["source"] + f"\n//# sourceURL={SCRIPT_NAME}", timeout_sec=remaining())
+        if racer.eval("typeof main") != "function":
+            return _failure("error", "The code must define function main(input).")
+        result = racer.eval(CALL_MAIN % json.dumps(request["input"]), timeout_sec=remaining())
+        if isinstance(result, JSPromise):
+            result = result.get(timeout=remaining())
+        racer.close()
+        return {"ok": True, "result": result if isinstance(result, str) else "null"}
+    except JSOOMException:
+        return _failure("memory")
+    except JSTimeoutException:
+        return _failure("memory" if racer.was_hard_memory_limit_reached() else "timeout")
+    except JSPromiseError as error:
+        racer.close()
+        return _failure("error", _describe_rejection(str(error.reason)))
+    except JSEvalException as error:
+        racer.close()
+        return _failure("error", _describe_exception(str(error)))
+
+
+def _failure(kind: str, message: str = "") -> dict:
+    return {"ok": False, "kind": kind, "message": message}
+
+
+def _describe_exception(text: str) -> str:
+    """"code.js:3: TypeError: x is not a function\\n<source line>..." → the message and line."""
+    first = text.split("\n", 1)[0]
+    location, separator, message = first.partition(": ")
+    name, _, line = location.rpartition(":")
+    if not separator or not line.isdigit():
+        return first
+    if name == SCRIPT_NAME:
+        return f"{message} (line {line})"
+    return message
+
+
+def _describe_rejection(stack: str) -> str:
+    """A rejected Promise's stack: its first line, and the first line number in the code."""
+    message = stack.split("\n", 1)[0]
+    marker = f"{SCRIPT_NAME}:"
+    if marker in stack:
+        line = stack.split(marker, 1)[1].split(":", 1)[0]
+        if line.isdigit():
+            return f"{message} (line {line})"
+    return message
+
+
+def _write(reply: dict) -> None:
+    sys.stdout.buffer.write(json.dumps(reply).encode() + b"\n")
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,58 @@
+"""Reads the pages and the API share: which runs, workflows and forms a person sees."""
+
+from django.db.models import Count, Q
+
+from .models import RunStatus, StepRun, Workflow, WorkflowRun
+
+RECENT_RUNS = 20
+
+
+def workflows_in(workspace, search: str = "", status: str = ""):
+    workflows = Workflow.objects.filter(workspace=workspace)
+    if search:
+        workflows = workflows.filter(Q(name__icontains=search) | Q(description__icontains=search))
+    if status in Workflow.Status.values:
+        workflows = workflows.filter(status=status)
+    return workflows.order_by("-updated_at")
+
+
+def runs_in(workspace, workflow=None, status: str = "", source: str = ""):
+    runs = WorkflowRun.objects.filter(workspace=workspace).select_related("workflow", "version")
+    if workflow is not None:
+        runs = runs.filter(workflow=workflow)
+    if status in RunStatus.values:
+        runs = runs.filter(status=status)
+    if source in WorkflowRun.Source.values:
+        runs = runs.filter(source=source)
+    return runs.order_by("-created_at")
+
+
+def runs_for_record(workspace, record, limit: int = RECENT_RUNS) -> list[WorkflowRun]:
+    """Runs whose trigger was about this record (record triggers, manual runs, date triggers)."""
+    return list(
+        runs_in(workspace).filter(trigger_payload__record__id=str(record.pk))[:limit]
+    )
+
+
+def manual_workflows_for(workspace, object_name: str):
+    """Active workflows a person can start by hand on records of `object_name`."""
+    return Workflow.objects.filter(
+        workspace=workspace, status=Workflow.Status.ACTIVE,
+        versions__status="active", versions__trigger_type="manual",
+        versions__trigger_object=object_name,
+    ).order_by("name")
+
+
+def run_steps(run: WorkflowRun):
+    return StepRun.objects.filter(run=run).order_by("sequence")
+
+
+def run_progress(workspace, run_ids) -> dict[str, int]:
+    """How many of the given runs are in each status, for bulk-run progress."""
+    counts = dict(
+        WorkflowRun.objects.filter(workspace=workspace, pk__in=run_ids)
+        .values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    total = sum(counts.values())
+    finished = sum(counts.get(s, 0) for s in WorkflowRun.FINISHED)
+    return {"total": total, "finished": finished, **counts}

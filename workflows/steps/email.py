@@ -1,0 +1,182 @@
+"""The `send_email` step (SPEC section 4): one email through Django's email backend (SMTP
+when EMAIL_HOST is set, the console otherwise), always recorded in the outbox.
+
+Never twice for one step run and attempt (SPEC section 5): the outbox row keyed (run, step,
+scope, attempt) is created *before* sending, so a replay finds it. A `sent` row is answered
+from the row; a `pending` row means another execution of this same attempt is sending (or
+died sending), so this one refuses rather than risk a duplicate; only a `failed` row is sent
+again. A new attempt (on_error retry, or a resumed run) is a new row and sends again.
+"""
+
+import smtplib
+from dataclasses import dataclass
+from email.utils import formataddr, getaddresses
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.exceptions import ValidationError
+from django.core.mail import DNS_NAME, EmailMultiAlternatives, make_msgid
+from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from ..models import OutboxEmail
+from ..secrets import mask
+from ..templating import to_text
+from . import register
+from .base import GraphInfo, StepContext, StepError, StepHandler
+
+SUBJECT_MAX_CHARS = 500  # OutboxEmail.subject
+
+
+@dataclass
+class EmailContent:
+    """The step's settings once resolved: parsed addresses, a one-line subject."""
+
+    to: list[str]
+    cc: list[str]
+    subject: str
+    body: str
+    html: bool
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> "EmailContent":
+        to = parse_addresses(settings.get("to"), "to")
+        if not to:
+            raise StepError("to: give at least one recipient.")
+        subject = " ".join(to_text(settings.get("subject")).split())  # no header injection
+        return cls(
+            to=to,
+            cc=parse_addresses(settings.get("cc"), "cc"),
+            subject=subject[:SUBJECT_MAX_CHARS],
+            body=to_text(settings.get("body")),
+            html=settings.get("html") in (True, "true", "True"),
+        )
+
+
+@register
+class SendEmail(StepHandler):
+    type = "send_email"
+    slow = True
+    outputs = ("message_id", "to")
+
+    def validate_settings(self, settings: dict, graph: GraphInfo) -> list[str]:
+        problems = []
+        to = settings.get("to")
+        if not to or (isinstance(to, str) and not to.strip()):
+            problems.append("to is required: one address, several separated by commas, or a list.")
+        for field in ("to", "cc"):
+            problems.extend(_literal_address_problems(settings.get(field), field))
+        if not isinstance(settings.get("subject", ""), str):
+            problems.append("subject must be text.")
+        if not isinstance(settings.get("body", ""), str):
+            problems.append("body must be text.")
+        if settings.get("html", False) not in (True, False) and "{{" not in str(settings["html"]):
+            problems.append("html must be true or false.")
+        return problems
+
+    def execute(self, ctx: StepContext) -> dict:
+        content = EmailContent.from_settings(ctx.resolve(ctx.settings))
+        row = claim_outbox_row(ctx, content)
+        if row.status == OutboxEmail.Status.SENT:
+            return _output(row)
+        deliver(row, content)
+        return _output(row)
+
+
+def claim_outbox_row(ctx: StepContext, content: EmailContent) -> OutboxEmail:
+    """The outbox row this execution may send, or the `sent` row of an earlier one.
+
+    The stored copy has secret values masked: the outbox is for reading, the email itself
+    carries the real text.
+    """
+    stored = {
+        "workspace": ctx.workspace,
+        "to": mask(content.to, ctx.secret_values),
+        "cc": mask(content.cc, ctx.secret_values),
+        "subject": mask(content.subject, ctx.secret_values),
+        "body": mask(content.body, ctx.secret_values),
+        "html": content.html,
+    }
+    row, created = OutboxEmail.objects.get_or_create(
+        run=ctx.run, step_id=ctx.step["id"], scope=ctx.scope, attempt=ctx.attempt,
+        defaults={**stored, "message_id": make_msgid(domain=DNS_NAME)},
+    )  # fmt: skip
+    if created or row.status == OutboxEmail.Status.SENT:
+        return row
+    retried = OutboxEmail.objects.filter(pk=row.pk, status=OutboxEmail.Status.FAILED).update(
+        status=OutboxEmail.Status.PENDING, error="", **stored
+    )
+    if not retried:
+        raise StepError(
+            "This attempt's email is already being sent (or its sending was interrupted); "
+            "it is not sent twice. A retry of the step sends it as a new attempt."
+        )
+    row.refresh_from_db()
+    return row
+
+
+def deliver(row: OutboxEmail, content: EmailContent) -> None:
+    """Sends through the configured backend and records the outcome on the row."""
+    message = build_message(content, row.message_id)
+    try:
+        message.send(fail_silently=False)
+    except (smtplib.SMTPException, OSError, ValueError) as error:
+        reason = str(error) or error.__class__.__name__
+        OutboxEmail.objects.filter(pk=row.pk).update(status=OutboxEmail.Status.FAILED, error=reason)
+        raise StepError(f"Could not send the email: {reason}") from None
+    row.status, row.sent_at = OutboxEmail.Status.SENT, timezone.now()
+    OutboxEmail.objects.filter(pk=row.pk).update(status=row.status, sent_at=row.sent_at)
+
+
+def build_message(content: EmailContent, message_id: str) -> EmailMultiAlternatives:
+    """An HTML email also carries a plain-text version, for clients that show no HTML."""
+    text = strip_tags(content.body) if content.html else content.body
+    message = EmailMultiAlternatives(
+        subject=content.subject, body=text, from_email=django_settings.DEFAULT_FROM_EMAIL,
+        to=content.to, cc=content.cc, headers={"Message-ID": message_id},
+    )  # fmt: skip
+    if content.html:
+        message.attach_alternative(content.body, "text/html")
+    return message
+
+
+def parse_addresses(value: Any, field: str) -> list[str]:
+    """Addresses from "a@x.com, Ada <ada@x.com>" (commas or semicolons) or a list of them;
+    StepError on a bad one."""
+    if value is None or value == "":
+        return []
+    addresses = []
+    for item in value if isinstance(value, list) else [value]:
+        text = to_text(item)
+        if "\n" in text or "\r" in text:  # would smuggle in headers or recipients
+            raise StepError(f"{field}: addresses cannot contain line breaks.")
+        parsed = [pair for pair in getaddresses([text.replace(";", ",")]) if any(pair)]
+        if not parsed and text.strip(" ,;"):
+            raise _invalid_address(field, text)
+        for name, address in parsed:
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise _invalid_address(field, address or name) from None
+            addresses.append(formataddr((name, address)) if name else address)
+    return addresses
+
+
+def _invalid_address(field: str, text: str) -> StepError:
+    return StepError(f"{field}: '{text.strip()}' is not a valid email address.")
+
+
+def _literal_address_problems(value: Any, field: str) -> list[str]:
+    """Addresses written without placeholders can be checked before the workflow runs."""
+    items = value if isinstance(value, list) else [value]
+    literal = [item for item in items if isinstance(item, str) and "{{" not in item]
+    try:
+        parse_addresses(literal, field)
+    except StepError as error:
+        return [str(error)]
+    return []
+
+
+def _output(row: OutboxEmail) -> dict:
+    return {"message_id": row.message_id, "to": row.to}

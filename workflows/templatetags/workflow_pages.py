@@ -1,0 +1,81 @@
+"""Small display helpers for workflow pages."""
+
+import json
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+TRIGGER_LABELS = {
+    "record_created": "{object} created",
+    "record_updated": "{object} updated",
+    "record_created_or_updated": "{object} created or updated",
+    "record_deleted": "{object} deleted",
+    "schedule": "Schedule",
+    "manual": "Manual",
+    "webhook": "Webhook",
+    "date_relative": "Date of {object}",
+}
+STEP_LABELS = {
+    "create_record": "Create record", "update_record": "Update record",
+    "delete_record": "Delete record", "find_records": "Find records",
+    "upsert_record": "Create or update", "iterator": "For each", "filter": "Filter",
+    "if_else": "If / else", "delay": "Delay", "send_email": "Send email", "code": "Code",
+    "http_request": "HTTP request", "form": "Form",
+}
+
+
+@register.simple_tag
+def trigger_label(versions) -> str:
+    """The trigger of the draft (or the active version) in words."""
+    chosen = sorted(versions, key=lambda v: v.status != "draft")
+    if not chosen:
+        return "—"
+    version = chosen[0]
+    text = TRIGGER_LABELS.get(version.trigger_type, version.trigger_type or "No trigger")
+    return text.format(object=(version.trigger_object or "record").title())
+
+
+@register.simple_tag
+def live_version(versions) -> str:
+    active = [v.number for v in versions if v.status == "active"]
+    return f"v{active[0]}" if active else "—"
+
+
+@register.filter
+def step_label(step_type: str) -> str:
+    return STEP_LABELS.get(step_type, step_type)
+
+
+@register.filter
+def trigger_text(trigger: dict) -> str:
+    trigger = trigger or {}
+    settings = trigger.get("settings") or {}
+    text = TRIGGER_LABELS.get(trigger.get("type"), trigger.get("type") or "No trigger")
+    return text.format(object=str(settings.get("object") or "record").title())
+
+
+@register.filter
+def pretty_json(value) -> str:
+    if value in (None, "", {}, []):
+        return ""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+@register.filter
+def duration(step) -> str:
+    if not step.started_at or not step.finished_at:
+        return ""
+    seconds = (step.finished_at - step.started_at).total_seconds()
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{seconds / 60:.0f} min"
+
+
+@register.simple_tag
+def status_badge(status: str, label: str = ""):
+    return format_html('<span class="badge badge-run-{}">{}</span>', status,
+                       label or status.replace("_", " ").capitalize())

@@ -1,0 +1,201 @@
+"""Webhook triggers (SPEC sections 4 and 6): what a call to `/webhooks/<token>/` must be to
+start a run, and the payload it starts it with. No I/O here: the two transports in
+workflows/webhooks.py (a lean ASGI app under daphne, a Django view for the test client and
+other servers) read the request, call `accept`, and store the run.
+
+Checks, in order, each with its status: unknown token or inactive workflow 404, wrong method
+405, body over 1 MB 413, failed token or signature 401, unparsable body 400, workspace over its
+rate limit 429 (with Retry-After). Accepted calls answer 202 with the stored run's id.
+
+Payload: `body` (JSON, a form as an object, other text as a string; `{}` for GET and empty
+bodies), `query` (an object; a name given several times gets a list), `headers` (lower-case
+names, without X-Workflow-Token, X-Signature, Authorization and Cookie).
+"""
+
+import hashlib
+import hmac
+import io
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+
+from ..models import Workflow, new_token
+from .index import WebhookTarget
+
+MAX_BODY_BYTES = 1024 * 1024
+AUTH_HEADERS = frozenset({"x-workflow-token", "x-signature", "authorization", "cookie"})
+JSON_TYPES = ("", "application/json", "text/json")
+
+
+class Rejected(Exception):
+    """A call that starts no run: its status and a message for the caller."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+@dataclass
+class WebhookCall:
+    """An incoming call, independent of the server that received it."""
+
+    method: str
+    headers: dict[str, str]  # lower-case names
+    query_string: str
+    body: bytes = b""
+    remote: str = ""
+    content_type: str = field(init=False)
+
+    def __post_init__(self):
+        self.content_type = self.headers.get("content-type", "")
+
+
+def accept(target: WebhookTarget | None, call: WebhookCall) -> dict:
+    """The run's payload if `call` may start a run of `target`'s workflow; raises Rejected."""
+    check_target(target)
+    check_method(target, call.method)
+    if len(call.body) > MAX_BODY_BYTES:
+        raise too_large()
+    check_auth(target, call)
+    body = parse_body(call)
+    check_rate(target.workspace_id)
+    return {
+        "body": body,
+        "query": parse_query(call.query_string),
+        "headers": {name: value for name, value in call.headers.items()
+                    if name not in AUTH_HEADERS},
+    }
+
+
+def check_target(target: WebhookTarget | None) -> None:
+    if target is None:
+        raise Rejected(404, "No active workflow listens at this address.")
+
+
+def check_method(target: WebhookTarget, method: str) -> None:
+    if method.upper() != target.method:
+        raise Rejected(405, f"This webhook accepts {target.method} only.",
+                       {"Allow": target.method})
+
+
+def too_large() -> Rejected:
+    return Rejected(413, f"The body is larger than {MAX_BODY_BYTES // 1024 // 1024} MB.")
+
+
+def check_auth(target: WebhookTarget, call: WebhookCall) -> None:
+    secret = target.secret.encode()
+    if target.auth == "token":
+        given = call.headers.get("x-workflow-token", "").encode()
+        if not hmac.compare_digest(given, secret):
+            raise Rejected(401, "Missing or wrong X-Workflow-Token header.")
+    elif target.auth == "hmac":
+        expected = "sha256=" + hmac.new(secret, call.body, hashlib.sha256).hexdigest()
+        given = call.headers.get("x-signature", "").strip().lower()
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise Rejected(401, "Missing or wrong X-Signature header (sha256=<hex HMAC-SHA256 "
+                                "of the raw body, keyed with the webhook secret>).")
+
+
+def parse_body(call: WebhookCall):
+    if call.method.upper() == "GET" or not call.body.strip():
+        return {}
+    media_type = call.content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/x-www-form-urlencoded":
+        return parse_query(call.body.decode("utf-8", "replace"))
+    if media_type == "multipart/form-data":
+        return parse_multipart(call)
+    if media_type in JSON_TYPES or media_type.endswith("+json"):
+        try:
+            return json.loads(call.body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise Rejected(400, f"The body is not valid JSON: {error}.") from None
+    return call.body.decode("utf-8", "replace")
+
+
+def parse_query(text: str) -> dict:
+    values: dict = {}
+    for name, value in parse_qsl(text, keep_blank_values=True):
+        if name in values:
+            previous = values[name]
+            values[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            values[name] = value
+    return values
+
+
+def parse_multipart(call: WebhookCall) -> dict:
+    """Form fields as values; uploaded files as {filename, content_type, size}."""
+    from django.core.files.uploadhandler import MemoryFileUploadHandler
+    from django.http.multipartparser import MultiPartParser, MultiPartParserError
+
+    meta = {"CONTENT_TYPE": call.content_type, "CONTENT_LENGTH": str(len(call.body))}
+    try:
+        fields, files = MultiPartParser(meta, io.BytesIO(call.body),
+                                        [MemoryFileUploadHandler()], "utf-8").parse()
+    except MultiPartParserError as error:
+        raise Rejected(400, f"The multipart body cannot be read: {error}.") from None
+    body = {name: values[0] if len(values) == 1 else values for name, values in fields.lists()}
+    for name, upload in files.items():
+        body[name] = {"filename": upload.name, "content_type": upload.content_type,
+                      "size": upload.size}
+    return body
+
+
+# --- rate limit -------------------------------------------------------------------------------
+
+class RateLimiter:
+    """At most `WORKFLOW_WEBHOOK_RATE_LIMIT` accepted calls per workspace per clock minute.
+
+    Counted in this process: with several web processes each allows the limit. A fixed window
+    keeps the check to one dict update under a lock.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._window = -1
+        self._counts: dict[int, int] = {}
+
+    def retry_after(self, workspace_id: int, now: float | None = None) -> int | None:
+        """Counts one call; None if it is allowed, else the seconds until the next window."""
+        now = time.time() if now is None else now
+        limit = settings.WORKFLOW_WEBHOOK_RATE_LIMIT
+        window = int(now // 60)
+        with self._lock:
+            if window != self._window:
+                self._window, self._counts = window, {}
+            count = self._counts.get(workspace_id, 0)
+            if count >= limit:
+                return max(1, math.ceil((window + 1) * 60 - now))
+            self._counts[workspace_id] = count + 1
+        return None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._window, self._counts = -1, {}
+
+
+rate_limiter = RateLimiter()
+
+
+def check_rate(workspace_id: int) -> None:
+    wait = rate_limiter.retry_after(workspace_id)
+    if wait is not None:
+        raise Rejected(429, "Too many webhook calls for this workspace; try again later.",
+                       {"Retry-After": str(wait)})
+
+
+# --- secret rotation ----------------------------------------------------------------------------
+
+def rotate_webhook_secret(workflow: Workflow) -> str:
+    """Gives the workflow a new webhook secret; the old one stops working at once here and
+    within a second in other processes (the save moves the trigger generation)."""
+    workflow.webhook_secret = new_token()
+    workflow.save(update_fields=["webhook_secret", "updated_at"])
+    return workflow.webhook_secret
