@@ -107,7 +107,9 @@ def print_table(rows: list[dict], skipped: list[str]) -> None:
          row["unit"], row["notes"]]
         for row in rows
     ]  # fmt: skip
-    widths = [max(len(str(cell)) for cell in column) for column in zip(COLUMNS, *lines, strict=False)]
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(COLUMNS, *lines, strict=False)
+    ]
     right = {3}  # numbers line up on the right
 
     def render(cells):

@@ -79,6 +79,27 @@ def measure_rate(operation: Callable[[int], object], seconds: float, warmup: int
             return Rate(count, now - start)
 
 
+def measure_rates_interleaved(
+    operations: dict[str, Callable[[int], object]], seconds: float, rounds: int = 10
+) -> dict[str, Rate]:
+    """Like `measure_rate` for several operations that are compared with each other: they
+    take turns in `rounds` short slices, so a load change on the machine (other processes)
+    affects them alike and their ratio stays meaningful. Each gets `seconds` in total."""
+    totals = {name: Rate(0, 0.0) for name in operations}
+    offsets = dict.fromkeys(operations, 0)
+    for operation in operations.values():
+        for index in range(20):  # warm-up, untimed
+            operation(-1 - index)
+    for _ in range(rounds):
+        for name, operation in operations.items():
+            rate = measure_rate(lambda i, op=operation, name=name: op(offsets[name] + i),
+                                seconds / rounds, warmup=0)  # fmt: skip
+            offsets[name] += rate.count
+            totals[name] = Rate(totals[name].count + rate.count,
+                                totals[name].elapsed + rate.elapsed)  # fmt: skip
+    return totals
+
+
 def timed(operation: Callable[[], object]) -> tuple[object, float]:
     start = time.perf_counter()
     result = operation()

@@ -1,6 +1,8 @@
 """REST API for the five record objects (SPEC section 7): list with filters, search and
 ordering; create, retrieve, update (PATCH and PUT), delete; CSV export and import."""
 
+import functools
+
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -77,7 +79,9 @@ class RecordViewSet(viewsets.ModelViewSet):
         instance = records.create_record(
             self.record_object, request_workspace(request), request.data, user=user
         )
-        return Response(represent(instance), status=status.HTTP_201_CREATED)
+        return Response(
+            represent(self.record_object.serializer, instance), status=status.HTTP_201_CREATED
+        )
 
     def update(self, request, *args, **kwargs):
         instance = self.get_object()
@@ -89,14 +93,14 @@ class RecordViewSet(viewsets.ModelViewSet):
             partial=kwargs.get("partial", False),
             workspace=request_workspace(request),
         )
-        return Response(represent(instance))
+        return Response(represent(self.record_object.serializer, instance))
 
     def _reject_unknown_fields(self, data):
         """A misspelt field is an error, not silently ignored. Read-only fields (`id`,
         `company_name`...) are accepted, so a record read from the API can be sent back."""
         if not isinstance(data, dict):
             return  # the record service answers that the body must be an object
-        known = {*csv_io.export_columns(self.record_object), "csrfmiddlewaretoken"}
+        known = _accepted_fields(self.record_object)
         unknown = [name for name in data if name not in known]
         if unknown:
             raise exceptions.ValidationError({name: ["Unknown field."] for name in unknown})
@@ -159,6 +163,11 @@ class RecordViewSet(viewsets.ModelViewSet):
         except csv_io.CsvFormatError as error:
             raise exceptions.ValidationError({"detail": str(error)}) from error
         return Response(result.as_dict())
+
+
+@functools.cache
+def _accepted_fields(obj: RecordObject) -> frozenset[str]:
+    return frozenset({*csv_io.export_columns(obj), "csrfmiddlewaretoken"})
 
 
 def _fire_triggers_flag(request) -> bool:

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, pagination, status
@@ -32,6 +33,12 @@ class Pagination(pagination.PageNumberPagination):
         }
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
 def exception_handler(exc, context):
     """Every error is JSON with a `detail` message; unexpected errors never show a trace."""
     if isinstance(exc, DjangoValidationError):
@@ -40,6 +47,10 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields, a path outside a root...
+        exc = exceptions.ValidationError({"detail": str(exc) or "Malformed request."})
     response = drf_exception_handler(exc, context)
     if response is not None:
         if isinstance(response.data, list):

@@ -136,7 +136,8 @@ class RecordForm:
         try:
             if self.instance is None:
                 return records.create_record(self.obj, self.workspace, data, user=user)
-            return records.update_record(self.obj, self.instance, data, partial=True)
+            return records.update_record(self.obj, self.instance, data, partial=True,
+                                         workspace=self.workspace)
         except ValidationError as error:
             self._keep_errors(error.detail)
             return None

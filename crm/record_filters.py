@@ -97,7 +97,7 @@ def _relation_lookup(field: models.ForeignKey, name: str, raw: str) -> Q:
 
 def _lookup_name(field: models.Field, name: str, raw: str) -> str:
     # `?due_at=2025-03-01` means "due that day", not "due at midnight exactly".
-    if isinstance(field, models.DateTimeField) and parse_date(raw.strip()):
+    if isinstance(field, models.DateTimeField) and _try(parse_date, raw.strip()):
         return f"{name}__date"
     return name
 

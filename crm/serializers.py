@@ -96,8 +96,17 @@ class TagsField(serializers.ListField):
     child = serializers.CharField(max_length=50)
 
     def to_internal_value(self, data):
-        if isinstance(data, str):  # CSV and forms send "a, b"
-            data = [tag.strip() for tag in data.split(",") if tag.strip()]
+        # CSV cells and form fields send "a, b"; a comma never belongs to a tag (the CSV
+        # export joins tags with commas).
+        if isinstance(data, str):
+            data = [data]
+        if isinstance(data, list):
+            data = [
+                tag.strip() if isinstance(tag, str) else tag  # a non-string fails below
+                for item in data
+                for tag in (item.split(",") if isinstance(item, str) else [item])
+                if not isinstance(tag, str) or tag.strip()
+            ]
         return super().to_internal_value(data)
 
 
@@ -161,12 +170,10 @@ _CLASS_VALIDATORS: dict[type, list] = {}
 _REPRESENTERS = threading.local()
 
 
-def represent(instance) -> dict:
-    """The API shape of a record, like `serializer(instance).data`, without building a
-    serializer per call: rendering needs no request context, so each thread keeps one
-    serializer per record class."""
+def represent(serializer_class: type[RecordSerializer], instance) -> dict:
+    """`serializer_class(instance).data` without building a serializer per call: rendering
+    needs no request context, so each thread keeps one serializer per class."""
     representers = _REPRESENTERS.__dict__
-    serializer_class = SERIALIZER_BY_MODEL[type(instance)]
     serializer = representers.get(serializer_class)
     if serializer is None:
         serializer = representers[serializer_class] = serializer_class(context={})
@@ -261,18 +268,6 @@ class TaskSerializer(RecordSerializer):
 class NoteSerializer(RecordSerializer):
     relations = LINKS
     Meta = _meta(Note, "title", "body", "company", "person", "opportunity")
-
-
-SERIALIZER_BY_MODEL = {
-    serializer.Meta.model: serializer
-    for serializer in (
-        CompanySerializer,
-        PersonSerializer,
-        OpportunitySerializer,
-        TaskSerializer,
-        NoteSerializer,
-    )
-}
 
 
 def plain(value):

@@ -211,6 +211,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status`: name each choice set after what it is.
+    "ENUM_NAME_OVERRIDES": {
+        "TaskStatusEnum": "crm.models.TaskStatus",
+        "StageEnum": "crm.models.Stage",
+        "RunStatusEnum": "workflows.models.RunStatus",
+    },
 }
 
 # --- Workflows ------------------------------------------------------------------------------

@@ -17,9 +17,7 @@ urlpatterns = [
     # Daphne serves no static files, and `make run` must work offline without a separate web
     # server: the admin's CSS, the vendored front-end packages and Swagger UI (from
     # drf-spectacular-sidecar) are served from the installed apps by Django itself.
-    re_path(
-        rf"^{settings.STATIC_URL.strip('/')}/(?P<path>.*)$", serve_static, {"insecure": True}
-    ),
+    re_path(rf"^{settings.STATIC_URL.strip('/')}/(?P<path>.*)$", serve_static, {"insecure": True}),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

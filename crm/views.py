@@ -17,6 +17,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from workflows.selectors import runs_for_record
@@ -112,9 +113,12 @@ def record_list(request, object_name: str):
         "total": obj.queryset(request.workspace).count(),
     }
     # Live search swaps only the table; a full load (or a shared link) gets the whole page.
-    if request.htmx and request.htmx.target == "list-results":
-        return render(request, "crm/_record_table.html", context)
-    return render(request, "crm/record_list.html", context)
+    live = request.htmx and request.htmx.target == "list-results"
+    response = render(request, "crm/_record_table.html" if live else "crm/record_list.html",
+                      context)
+    # One URL, two answers: the browser's cache must not hand the fragment to a full load.
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
 
 
 @member_required
@@ -170,8 +174,10 @@ def _activity_context(request, obj: RecordObject, record, note_form=None, task_f
 @member_required
 def record_create(request, object_name: str):
     obj = OBJECTS[object_name]
-    # "Add person" on a company page links here with ?company=<id>: the form starts filled in.
-    form = RecordForm(obj, request.workspace, initial=request.GET.dict(),
+    # New records are the creator's (owner, assignee) until changed; "Add person" on a
+    # company page links here with ?company=<id>, so the form starts filled in with it.
+    initial = {name: str(request.user.pk) for name in obj.serializer.users}
+    form = RecordForm(obj, request.workspace, initial=initial | request.GET.dict(),
                       data=request.POST if request.method == "POST" else None)
     if form.is_bound and (record := form.save(user=request.user)):
         messages.success(request, f"{obj.label} “{record}” created.")
@@ -282,8 +288,9 @@ def toggle_task(request, pk):
     """Ticks a task done (or opens it again) from a record page's task list."""
     task = _get_record(request, OBJECTS["task"], pk)
     status = TaskStatus.TODO if task.status == TaskStatus.DONE else TaskStatus.DONE
-    task = records.update_record(OBJECTS["task"], task, {"status": status})
+    task = records.update_record(OBJECTS["task"], task, {"status": status},
+                                 workspace=request.workspace)
     if not request.htmx:
-        return redirect(request.POST.get("next") or reverse("task-detail", args=[task.pk]))
+        return redirect("task-detail", pk=task.pk)
     return render(request, "crm/_task_item.html", {"task": task})
 

@@ -1,11 +1,13 @@
 from rest_framework.routers import DefaultRouter
 
 from .api import FormViewSet, RunViewSet, WorkflowViewSet
+from .secrets_api import SecretViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("workflows", WorkflowViewSet, basename="workflow")
 router.register("runs", RunViewSet, basename="run")
 router.register("forms", FormViewSet, basename="form")
+router.register("secrets", SecretViewSet, basename="secret")
 
 urlpatterns = router.urls

@@ -3,18 +3,19 @@
 Why V8 through mini-racer rather than QuickJS: both stop endless loops (QuickJS with an
 interrupt handler it polls, V8 with TerminateExecution from a timer) and both cap memory
 (QuickJS refuses allocations past JS_SetMemoryLimit; mini-racer's hard limit terminates the
-isolate when the heap is over it after a GC). V8 wins on the rest: the full modern language
-with Promises, a JIT that is tens of times faster on loops over records, and maintained
-wheels for current Pythons, where the Python quickjs binding lags.
+isolate when the heap is over it after a GC, so neither is exact). V8 wins on the rest: the
+full modern language with Promises, a JIT compiler where QuickJS interprets, and maintained
+wheels for current Pythons, which the Python quickjs binding has shipped irregularly.
 
-Why a helper process: V8 answers some memory bombs (a huge single allocation, a table that
-outgrows its maximum) with a *fatal* out-of-memory error that aborts the whole process, and an
-endless loop inside a Promise continuation cannot be interrupted by mini-racer's timeout. In a
-django-q worker either would kill or wedge the worker and every run it holds. So the isolate
-lives in a small child process (stdlib + py_mini_racer, no Django, no secrets in its
-environment) that the parent can lose or kill: a crash fails the step with a clear error and
-the next call gets a fresh helper. Each call still gets a fresh V8 context, so no state leaks
-from one run to the next; a helper that hit a limit exits rather than be reused.
+Why a helper process: V8 answers some code with a *fatal* error that aborts the whole process
+(`'x'.repeat(2 ** 28).split('')`: "Fatal JavaScript invalid size error"), and some builtins
+(`new Array(1e9).fill(1)`) or a loop in a Promise continuation are not interrupted by
+mini-racer's timeout. In a django-q worker either would kill or wedge the worker and every
+run it holds. So the isolate lives in a small child process (stdlib + py_mini_racer, no
+Django, no secrets in its environment) with a watchdog thread: a crash or overrun fails the
+step clearly and the next call gets a fresh helper. Each call also gets a fresh V8 isolate,
+so nothing leaks from one run (or workspace) to the next; a helper that hit a limit exits
+rather than be reused.
 
 Protocol: one JSON line per request, {source, input, timeout_ms, memory_bytes}; one JSON line
 per reply, {ok: true, result: <JSON text>} or {ok: false, kind, message}. POSIX only (select
@@ -34,9 +35,10 @@ import time
 from typing import Any
 
 SCRIPT_NAME = "code.js"  # how the user's source is named in error messages
-GRACE_SECONDS = 2.0  # past the timeout, the helper kills itself; 1 s later the parent does
+GRACE_SECONDS = 1.0  # past the timeout, the helper kills itself; 1 s later the parent does
 START_SECONDS = 30.0
 MAX_IDLE_HELPERS = 4
+MAX_OUTPUT_CHARS = 10_000_000  # the output is stored on the step run and read by later steps
 
 CALL_MAIN = """(function (input) {
   const encode = (value) => value === undefined ? "null" : JSON.stringify(value);
@@ -60,11 +62,20 @@ def run_javascript(source: str, input: Any, timeout_ms: int, memory_bytes: int) 
                "memory_bytes": memory_bytes}  # fmt: skip
     helper = _take_helper()
     try:
-        reply = helper.call(request, deadline=time.monotonic() + timeout_ms / 1000 + GRACE_SECONDS + 1)
+        reply = helper.call(
+            request, deadline=time.monotonic() + timeout_ms / 1000 + GRACE_SECONDS + 1
+        )
     except BaseException:
         helper.kill()
         raise
-    _give_back(helper)
+    if reply["ok"] or reply["kind"] == "error":
+        _give_back(helper)
+    else:
+        helper.kill()  # a helper that hit a limit exits anyway: never hand it out again
+    if reply["ok"] and len(reply["result"]) > MAX_OUTPUT_CHARS:
+        raise JavaScriptLimitExceeded(
+            f"Output too large: main returned more than {MAX_OUTPUT_CHARS // 1_000_000} MB of JSON."
+        )
     if reply["ok"]:
         return json.loads(reply["result"])
     if reply["kind"] == "error":
@@ -78,8 +89,8 @@ def _limit_message(kind: str, timeout_ms: int, memory_bytes: int) -> str:
         return f"Timed out: the code ran longer than {timeout_ms:,} ms."
     if kind == "memory":
         return f"Out of memory: the code used more than {megabytes} MB."
-    return (f"The JavaScript engine stopped while running the code, most likely because it "
-            f"allocated far more than {megabytes} MB at once.")  # fmt: skip
+    return (f"The JavaScript engine crashed while running the code, most likely on an "
+            f"allocation far over the {megabytes} MB limit.")  # fmt: skip
 
 
 # --- The parent side: a small pool of helpers --------------------------------------------------
@@ -90,7 +101,7 @@ class _Helper:
 
     def __init__(self):
         self.owner_pid = os.getpid()
-        self.buffer = b""
+        self.buffer = bytearray()
         self.process = subprocess.Popen(
             [sys.executable, "-I", os.path.abspath(__file__)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -99,7 +110,9 @@ class _Helper:
         ready = self._read_line(time.monotonic() + START_SECONDS)
         if ready is None or not ready.get("ready"):
             self.kill()
-            raise JavaScriptError("Could not start the JavaScript sandbox (is mini-racer installed?).")
+            raise JavaScriptError(
+                "Could not start the JavaScript sandbox (is mini-racer installed?)."
+            )
 
     @property
     def alive(self) -> bool:
@@ -108,7 +121,7 @@ class _Helper:
     def call(self, request: dict, deadline: float) -> dict:
         started = time.monotonic()
         try:
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.write(json.dumps(request, default=str).encode() + b"\n")
             self.process.stdin.flush()
         except BrokenPipeError:
             self.kill()
@@ -123,16 +136,19 @@ class _Helper:
         return {"ok": False, "kind": kind, "message": ""}
 
     def _read_line(self, deadline: float) -> dict | None:
-        descriptor = self.process.stdout.fileno()
-        while b"\n" not in self.buffer:
+        """The next reply, or None when the helper died or the deadline passed."""
+        descriptor, searched = self.process.stdout.fileno(), 0
+        while (end := self.buffer.find(b"\n", searched)) < 0:
+            searched = len(self.buffer)
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([descriptor], [], [], remaining)[0]:
                 return None
             chunk = os.read(descriptor, 1 << 16)
             if not chunk:
                 return None
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
+            self.buffer.extend(chunk)
+        line = bytes(self.buffer[:end])
+        del self.buffer[: end + 1]
         return json.loads(line)
 
     def kill(self) -> None:
@@ -169,6 +185,14 @@ def _give_back(helper: _Helper) -> None:
             _idle.append(helper)
             return
     helper.kill()
+
+
+def stop_helpers() -> None:
+    """Stops the idle helper processes (benchmarks measuring a cold start, shutdown)."""
+    with _idle_lock:
+        helpers, _idle[:] = list(_idle), []
+    for helper in helpers:
+        helper.kill()
 
 
 def _forget_helpers_after_fork() -> None:
@@ -209,6 +233,7 @@ def _evaluate(request: dict) -> dict:
     from py_mini_racer import (
         JSEvalException,
         JSOOMException,
+        JSParseException,
         JSPromise,
         JSPromiseError,
         JSTimeoutException,
@@ -223,10 +248,19 @@ def _evaluate(request: dict) -> dict:
     racer = MiniRacer()
     racer.set_hard_memory_limit(request["memory_bytes"])
     try:
-        racer.eval(request["source"] + f"\n//# sourceURL={SCRIPT_NAME}", timeout_sec=remaining())
+        try:
+            racer.eval(
+                request["source"] + f"\n//# sourceURL={SCRIPT_NAME}", timeout_sec=remaining()
+            )
+        except JSParseException as error:  # named <anonymous>: V8 had not read the sourceURL yet
+            racer.close()
+            return _failure(
+                "error", _describe_exception(str(error), names=(SCRIPT_NAME, "<anonymous>"))
+            )
         if racer.eval("typeof main") != "function":
             return _failure("error", "The code must define function main(input).")
-        result = racer.eval(CALL_MAIN % json.dumps(request["input"]), timeout_sec=remaining())
+        call = CALL_MAIN % json.dumps(request["input"])
+        result = racer.eval(call, timeout_sec=remaining())
         if isinstance(result, JSPromise):
             result = result.get(timeout=remaining())
         racer.close()
@@ -247,14 +281,15 @@ def _failure(kind: str, message: str = "") -> dict:
     return {"ok": False, "kind": kind, "message": message}
 
 
-def _describe_exception(text: str) -> str:
-    """"code.js:3: TypeError: x is not a function\\n<source line>..." → the message and line."""
+def _describe_exception(text: str, names: tuple[str, ...] = (SCRIPT_NAME,)) -> str:
+    """ "code.js:3: TypeError: x is not a function\\n<source line>..." → the message and the
+    line, when the line is one of the user's (script named in `names`)."""
     first = text.split("\n", 1)[0]
     location, separator, message = first.partition(": ")
     name, _, line = location.rpartition(":")
     if not separator or not line.isdigit():
         return first
-    if name == SCRIPT_NAME:
+    if name in names:
         return f"{message} (line {line})"
     return message
 

@@ -125,7 +125,9 @@ class _GuardedConnectionMixin:
                 self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
             ) from error
         except OSError as error:
-            raise NewConnectionError(self, f"Failed to establish a new connection: {error}") from error
+            raise NewConnectionError(
+                self, f"Failed to establish a new connection: {error}"
+            ) from error
         if self._on_socket is not None:
             self._on_socket(sock)
         return sock
@@ -207,7 +209,9 @@ class GuardedSession(requests.Session):
     def __init__(self):
         super().__init__()
         self.trust_env = False
-        self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        self.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
         self.sockets: list[socket.socket] = []
         adapter = GuardedAdapter(on_socket=self.sockets.append)
         self.mount("http://", adapter)

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import views, webhooks
+from . import secret_views, views, webhooks
 
 urlpatterns = [
     path("workflows/", views.workflow_list, name="workflow-list"),
@@ -25,6 +25,7 @@ urlpatterns = [
     path("runs/<uuid:pk>/retry/", views.run_retry, name="run-retry"),
     path("forms/", views.form_inbox, name="form-inbox"),
     path("forms/<uuid:pk>/submit/", views.form_submit, name="form-submit"),
+    path("settings/secrets/", secret_views.secrets_settings, name="secrets-settings"),
     # Under daphne crm/asgi.py answers these before Django (workflows/webhooks.py).
     re_path(r"^webhooks/(?P<token>[^/]+)/?$", webhooks.webhook, name="webhook"),
 ]

@@ -82,18 +82,21 @@ def workflow_detail(request, pk):
     workflow = _workflow(request, pk)
     tab = request.GET.get("tab", "draft")
     draft = workflow.draft
+    versions = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False) \
+        .select_related("published_by").order_by("-number")
+    latest = versions.first()
     active = workflow.active_version
-    shown = draft or active
+    shown = draft or active or latest
     context = {
         "workflow": workflow,
         "tab": tab,
         "draft": draft,
         "active": active,
+        "latest": latest,
         "graph": shown.graph if shown else None,
         "graph_json": json.dumps(draft.graph, indent=2) if draft else "",
         "problems": validate(draft.graph) if draft else [],
-        "versions": WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False)
-        .select_related("published_by").order_by("-number"),
+        "versions": versions,
         "runs": selectors.runs_in(request.workspace, workflow=workflow)[:50],
         "can_manage": request.membership.can_manage,
         "webhook_url": request.build_absolute_uri(f"/webhooks/{workflow.webhook_token}/"),

@@ -3,6 +3,7 @@ retrieve, PATCH, PUT, DELETE."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from crm.models import Company, Opportunity, Person, Task
@@ -216,3 +217,12 @@ def test_the_api_docs_page_renders_without_a_cdn(db):
     assert "cdn.jsdelivr" not in html and "unpkg" not in html
     bundle = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
     assert bundle.status_code == 200
+
+
+def test_the_openapi_document_generates_without_warnings(db, tmp_path):
+    # --fail-on-warn raises on any warning (unresolvable types, enum name collisions...).
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml")
+    )
+
+    assert "/api/v1/people/export/" in (tmp_path / "schema.yaml").read_text()

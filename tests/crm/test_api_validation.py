@@ -218,3 +218,33 @@ def test_a_bad_patch_of_another_workspaces_record_answers_404_not_400(records, d
     response = other.patch(f"/api/v1/people/{person.pk}/", {"email": "bad"}, format="json")
 
     assert response.status_code == 404  # not found comes before validation
+
+
+def test_a_date_that_does_not_exist_as_a_filter_answers_400(api, workspace):
+    response = api.get("/api/v1/tasks/?due_at=2024-02-30")
+
+    assert_field_error(response, "due_at")
+
+
+def test_a_form_with_too_many_fields_answers_400(api, workspace):
+    body = "&".join(f"f{i}=1" for i in range(1200))
+
+    response = api.post("/api/v1/people/", body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_a_form_field_over_the_upload_limit_answers_413(api, workspace, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = api.post("/api/v1/people/", {"first_name": "x" * 2000}, format="multipart")
+
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("tags", [["a, b"], "a, b", ["a", " b "]])
+def test_tags_given_as_text_are_split_on_commas(api, workspace, tags):
+    body = api.post("/api/v1/people/", {"first_name": "A", "tags": tags}, format="json").json()
+
+    assert body["tags"] == ["a", "b"]

@@ -14,10 +14,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 from crm.models import Company, Note, Person  # noqa: E402
 from tests.conftest import make_user, make_workspace  # noqa: E402
 
-# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse the
-# test's own database queries as "called from an async context".
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 SCREENS = Path("/tmp/screens")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
@@ -26,6 +22,11 @@ PASSWORD = "browser-pw"
 
 @pytest.fixture(scope="module")
 def browser():
+    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
+    # the test's own database queries as "called from an async context". Only while these
+    # tests run, so other modules keep Django's check.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     # Never let Playwright download a browser: it drives the system's chromium.
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -33,6 +34,10 @@ def browser():
         )
         yield browser
         browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 def logged_in_page(browser, live_server):

@@ -309,6 +309,12 @@ def test_another_workspaces_company_cannot_be_linked(client, workspace):
     assert "company" in response.context["form"].errors
 
 
+def test_a_new_task_is_assigned_to_its_creator_until_changed(client, workspace):
+    user = logged_in(client, workspace)
+    form = client.get("/tasks/new/").context["form"]
+    assert next(f for f in form.fields if f.name == "assignee").value == str(user.pk)
+
+
 def test_the_new_form_starts_with_the_company_from_the_link(client, workspace):
     logged_in(client, workspace)
     company = make_company(workspace)

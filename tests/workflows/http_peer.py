@@ -3,6 +3,7 @@
 Routes:
   /echo      the request as JSON: method, path, query (lists), headers, body (text)
   /text      "hello" as text/plain
+  /unicode   UTF-8 text/plain that does not name its charset
   /status    answers ?code= with body "boom <code>"
   /slow      waits ?seconds= before echoing
   /drip      declares 1,000 bytes and sends one every 0.1 s
@@ -68,6 +69,9 @@ class PeerHandler(BaseHTTPRequestHandler):
     def route_text(self):
         self.answer(200, "text/plain; charset=utf-8", b"hello")
 
+    def route_unicode(self):
+        self.answer(200, "text/plain", "Grüße, Zoë".encode())
+
     def route_status(self):
         code = int(self.params.get("code", 500))
         self.answer(code, "text/plain", f"boom {code}".encode())
@@ -102,6 +106,8 @@ class PeerHandler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
+        if self.command == "HEAD":
+            return
         chunk = b"x" * 65536
         sent = 0
         while sent < size:

@@ -348,3 +348,11 @@ def test_bulk_runs_drain_under_the_cap(workspace, settings):
     dispatch.start_runs(workflow.active_version, [{"n": i} for i in range(40)], "manual")
     assert WorkflowRun.objects.filter(status=RunStatus.COMPLETED).count() == 40
     assert Task.objects.count() == 40
+
+
+def test_a_template_that_finds_nothing_writes_empty_text(workspace):
+    raw = graph(step("make", "create_record", {"object": "person", "values": {
+        "first_name": "{{trigger.name}}", "job_title": "{{trigger.missing}}"}}))
+    run = run_workflow(workspace, raw, {"name": "Ada"})
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert Person.objects.get().job_title == ""

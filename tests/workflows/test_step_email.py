@@ -68,8 +68,13 @@ def send(run, attempt=1, **settings):
 
 
 def test_the_email_arrives_with_its_subject_body_recipients_and_copies(smtp, run):
-    send(run, to="ada@example.com, Grace Hopper <grace@example.com>", cc=["team@example.com"],
-         subject="Welcome aboard", body="Glad to have you.")
+    send(
+        run,
+        to="ada@example.com, Grace Hopper <grace@example.com>",
+        cc=["team@example.com"],
+        subject="Welcome aboard",
+        body="Glad to have you.",
+    )
     envelope = smtp.messages[0]
     assert sorted(envelope.rcpt_tos) == ["ada@example.com", "grace@example.com", "team@example.com"]
     message = smtp.parsed()
@@ -92,7 +97,11 @@ def test_the_outbox_records_the_sent_email_and_its_message_id(smtp, run):
     assert row.status == OutboxEmail.Status.SENT
     assert row.sent_at is not None
     assert (row.to, row.cc, row.subject, row.body, row.html) == (
-        ["ada@example.com"], ["boss@example.com"], "Hello", "Hi Ada", False
+        ["ada@example.com"],
+        ["boss@example.com"],
+        "Hello",
+        "Hi Ada",
+        False,
     )
     assert row.workspace == run.workspace
     assert output == {"message_id": row.message_id, "to": ["ada@example.com"]}
@@ -112,13 +121,20 @@ def test_a_new_attempt_sends_again(smtp, run):
     second = send(run, attempt=2)
     assert len(smtp.messages) == 2
     assert second["message_id"] != first["message_id"]
-    assert list(OutboxEmail.objects.filter(run=run).values_list("attempt", flat=True)
-                .order_by("attempt")) == [1, 2]
+    assert list(
+        OutboxEmail.objects.filter(run=run).values_list("attempt", flat=True).order_by("attempt")
+    ) == [1, 2]
 
 
 def test_an_attempt_being_sent_elsewhere_is_not_sent_again(smtp, run):
-    OutboxEmail.objects.create(workspace=run.workspace, run=run, step_id="notify", attempt=1,
-                               to=["ada@example.com"], subject="Hello")
+    OutboxEmail.objects.create(
+        workspace=run.workspace,
+        run=run,
+        step_id="notify",
+        attempt=1,
+        to=["ada@example.com"],
+        subject="Hello",
+    )
     with pytest.raises(StepError, match="not sent twice"):
         send(run, attempt=1)
     assert smtp.messages == []
@@ -204,8 +220,16 @@ def problems(**settings):
 
 
 def test_valid_settings_have_no_problems():
-    assert problems(to="a@example.com, {{trigger.email}}", cc=["b@example.com"], subject="Hi",
-                    body="x", html=True) == []
+    assert (
+        problems(
+            to="a@example.com, {{trigger.email}}",
+            cc=["b@example.com"],
+            subject="Hi",
+            body="x",
+            html=True,
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(

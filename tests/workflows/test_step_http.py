@@ -110,9 +110,9 @@ def test_a_text_body_is_sent_as_it_is(allow_loopback, peer):
 
 
 def test_query_parameters_are_added_to_the_url(allow_loopback, peer):
-    echoed = http(
-        url=peer.url("/echo?page=2"), query={"q": "a b", "tag": ["x", "y"], "limit": 10}
-    )["body"]
+    echoed = http(url=peer.url("/echo?page=2"), query={"q": "a b", "tag": ["x", "y"], "limit": 10})[
+        "body"
+    ]
     assert echoed["query"] == {"page": ["2"], "q": ["a b"], "tag": ["x", "y"], "limit": ["10"]}
 
 
@@ -146,6 +146,10 @@ def test_a_json_response_body_is_parsed(allow_loopback, peer):
 
 def test_a_text_response_body_stays_text(allow_loopback, peer):
     assert http(url=peer.url("/text"))["body"] == "hello"
+
+
+def test_text_without_a_charset_is_read_as_utf8(allow_loopback, peer):
+    assert http(url=peer.url("/unicode"))["body"] == "Grüße, Zoë"
 
 
 def test_an_error_status_fails_the_step_with_the_status_and_the_body(allow_loopback, peer):
@@ -184,6 +188,12 @@ def test_a_body_over_10_mb_is_cut_off_while_streaming(allow_loopback, peer):
 def test_a_body_declared_over_10_mb_is_refused_before_reading(allow_loopback, peer):
     with pytest.raises(LimitExceeded, match="declares 11,534,336 bytes"):
         http(url=peer.url("/declared?mb=11"))
+
+
+def test_a_head_request_is_not_refused_for_the_length_it_declares(allow_loopback, peer):
+    output = http(method="HEAD", url=peer.url("/declared?mb=11"))
+    assert output["status"] == 200
+    assert output["headers"]["Content-Length"] == str(11 * 1024 * 1024)
 
 
 def test_a_body_under_10_mb_is_read_whole(allow_loopback, peer):
@@ -288,8 +298,9 @@ def test_only_http_and_https_urls_are_allowed(allow_loopback, url):
         http(url=url)
 
 
-def test_dns_rebinding_cannot_swap_the_address_after_the_check(allow_nothing, peer, outbound,
-                                                                monkeypatch):
+def test_dns_rebinding_cannot_swap_the_address_after_the_check(
+    allow_nothing, peer, outbound, monkeypatch
+):
     """The host answers a public address once, then 127.0.0.1: the connection goes to the
     address that was checked (and the test refuses it), never to the second answer."""
     real_getaddrinfo = socket.getaddrinfo
@@ -396,8 +407,17 @@ def problems(**settings):
 
 
 def test_valid_settings_have_no_problems():
-    assert problems(method="post", url="https://api.example.com/x", timeout_s=120,
-                    headers={}, query={}, fail_on_status=False) == []
+    assert (
+        problems(
+            method="post",
+            url="https://api.example.com/x",
+            timeout_s=120,
+            headers={},
+            query={},
+            fail_on_status=False,
+        )
+        == []
+    )
     assert problems(url="{{trigger.url}}", timeout_s="{{trigger.timeout}}") == []
 
 
@@ -423,5 +443,8 @@ def test_bad_settings_are_reported(bad_settings, problem):
 
 def test_a_template_that_resolves_to_a_bad_value_fails_when_run(allow_loopback):
     with pytest.raises(StepError, match="timeout_s must be"):
-        execute("http_request", {"url": "http://127.0.0.1/", "timeout_s": "{{trigger.t}}"},
-                trigger={"t": 500})
+        execute(
+            "http_request",
+            {"url": "http://127.0.0.1/", "timeout_s": "{{trigger.t}}"},
+            trigger={"t": 500},
+        )

@@ -2,8 +2,10 @@
 
 `input` is the step's `settings.input` with its templates resolved; the output is what `main`
 returns, as JSON. The source itself is never templated: values substituted into code would be
-evaluated, which SPEC section 4 forbids. Where and how the code runs (a V8 isolate in a helper
-process, no file system, network or process objects) is workflows.js_sandbox's business.
+evaluated, which SPEC section 4 forbids. Where and how the code runs is workflows.js_sandbox's
+business: a fresh V8 isolate (mini-racer, chosen over QuickJS for the full language, a JIT and
+maintained wheels) in a helper process, because some JavaScript crashes V8 fatally and a
+worker must survive it. A bare isolate has no file system, network or process objects.
 """
 
 import re
@@ -36,7 +38,9 @@ class RunCode(StepHandler):
             problems.append("input must be an object of names and values.")
         timeout = settings.get("timeout_ms", DEFAULT_TIMEOUT_MS)
         if not _whole_number_between(timeout, 1, MAX_TIMEOUT_MS):
-            problems.append(f"timeout_ms must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}.")
+            problems.append(
+                f"timeout_ms must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}."
+            )
         memory = settings.get("memory_mb", DEFAULT_MEMORY_MB)
         if not _whole_number_between(memory, 16, MAX_MEMORY_MB):
             problems.append(f"memory_mb must be a whole number from 16 to {MAX_MEMORY_MB}.")

@@ -7,6 +7,7 @@ deadline, so a server that drips bytes cannot hold a worker past `timeout_s`.
 """
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 MAX_REDIRECTS = 5
 ERROR_BODY_CHARS = 1000
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+CHARSET = re.compile(r"charset=\"?([\w.:-]+)")
 
 
 @dataclass
@@ -49,8 +51,13 @@ class HttpCall:
         return cls(
             method=str(settings.get("method") or "GET").upper(),
             url=settings["url"].strip(),
-            headers={str(name): to_text(value) for name, value in (settings.get("headers") or {}).items()},
-            query={str(name): _query_value(value) for name, value in (settings.get("query") or {}).items()},
+            headers={
+                str(name): to_text(value) for name, value in (settings.get("headers") or {}).items()
+            },
+            query={
+                str(name): _query_value(value)
+                for name, value in (settings.get("query") or {}).items()
+            },
             body=settings.get("body"),
             timeout_s=float(settings.get("timeout_s") or DEFAULT_TIMEOUT_S),
             fail_on_status=_flag(settings.get("fail_on_status", True)),
@@ -116,11 +123,11 @@ def _follow_redirects(session: GuardedSession, call: HttpCall, deadline: float) 
             return _read(response)
         target = urljoin(response.url, session.get_redirect_target(response))
         response.close()
-        if session.should_strip_auth(response.url, target):
-            headers = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+        if session.should_strip_auth(response.url, target):  # another host: keep credentials
+            headers = _without(headers, "authorization", "cookie")
         if _redirect_turns_into_get(response.status_code, method):
             method, body = "GET", {}
-            headers = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
+            headers = _without(headers, "content-type", "content-length")
         url, query = target, None  # the Location is the whole next URL
     raise StepError(f"Too many redirects: more than {MAX_REDIRECTS}, last to {url}.")
 
@@ -129,7 +136,8 @@ def _read(response: requests.Response) -> dict:
     """Reads the body in chunks and stops at MAX_RESPONSE_BYTES (decoded bytes, so a small
     compressed answer that inflates past the cap is stopped too)."""
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+    has_body = response.request.method != "HEAD"
+    if has_body and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
         response.close()
         raise LimitExceeded(_size_message(response.url, f"declares {int(declared):,} bytes"))
     chunks, size = [], 0
@@ -149,8 +157,14 @@ def _read(response: requests.Response) -> dict:
 
 
 def _decode_body(content: bytes, response: requests.Response) -> Any:
-    text = content.decode(response.encoding or "utf-8", errors="replace")
+    """Text in the charset the server named, else UTF-8 (not requests' ISO-8859-1 default
+    for text/*); parsed when the Content-Type says JSON."""
     content_type = response.headers.get("Content-Type", "").lower()
+    charset = CHARSET.search(content_type)
+    try:
+        text = content.decode(charset.group(1) if charset else "utf-8", errors="replace")
+    except LookupError:  # an unknown charset name
+        text = content.decode("utf-8", errors="replace")
     if text and ("/json" in content_type or "+json" in content_type):
         try:
             return json.loads(text)
@@ -170,6 +184,10 @@ def _body_arguments(body: Any, headers: dict[str, str]) -> dict:
     if isinstance(body, str):
         return {"data": body.encode("utf-8")}
     return {"json": body}
+
+
+def _without(headers: dict[str, str], *names: str) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name.lower() not in names}
 
 
 def _redirect_turns_into_get(status: int, method: str) -> bool:
@@ -198,7 +216,9 @@ def _timeout_message(call: HttpCall) -> str:
 
 
 def _size_message(url: str, what: str) -> str:
-    return f"Response too large: {url} {what} than the {MAX_RESPONSE_BYTES // (1024 * 1024)} MB limit."
+    return (
+        f"Response too large: {url} {what} than the {MAX_RESPONSE_BYTES // (1024 * 1024)} MB limit."
+    )
 
 
 def _host(url: str) -> str:
@@ -254,7 +274,9 @@ def settings_problems(settings: dict, resolved: bool) -> list[str]:
     if not isinstance(url, str) or not url.strip():
         problems.append("url is required.")
     elif not pending(url) and urlsplit(url.strip()).scheme.lower() not in ("http", "https"):
-        problems.append("url must start with http:// or https:// (only http and https are allowed).")
+        problems.append(
+            "url must start with http:// or https:// (only http and https are allowed)."
+        )
     for name in ("headers", "query"):
         value = settings.get(name)
         if value is not None and not pending(value) and not isinstance(value, dict):
@@ -266,7 +288,9 @@ def settings_problems(settings: dict, resolved: bool) -> list[str]:
         except (TypeError, ValueError):
             seconds = -1
         if isinstance(timeout, bool) or not 0 < seconds <= MAX_TIMEOUT_S:
-            problems.append(f"timeout_s must be a number of seconds above 0 and at most {MAX_TIMEOUT_S}.")
+            problems.append(
+                f"timeout_s must be a number of seconds above 0 and at most {MAX_TIMEOUT_S}."
+            )
     flag = settings.get("fail_on_status")
     if flag is not None and not pending(flag) and not isinstance(flag, bool | str):
         problems.append("fail_on_status must be true or false.")

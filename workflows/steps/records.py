@@ -58,6 +58,21 @@ def _validation_message(error: ValidationError) -> str:
     return str(detail)
 
 
+TEXT_FIELDS = ("CharField", "TextField", "EmailField", "URLField", "SlugField")
+
+
+def _values(ctx: StepContext, obj: RecordObject) -> dict:
+    """The step's values with templates resolved. A template that found nothing gives null;
+    written to a text field that cannot be null, that means empty text."""
+    values = ctx.resolve(ctx.settings.get("values") or {})
+    for name, value in values.items():
+        if value is None and name in obj.field_names:
+            field = obj.model._meta.get_field(name)
+            if not field.null and field.get_internal_type() in TEXT_FIELDS:
+                values[name] = ""
+    return values
+
+
 def _get(ctx: StepContext, obj: RecordObject, record_id):
     if not record_id:
         raise StepError(f"No {obj.name} id given (the template resolved to nothing).")
@@ -94,7 +109,7 @@ class CreateRecord(RecordStep):
 
     def execute(self, ctx):
         obj = self.object(ctx)
-        values = ctx.resolve(ctx.settings.get("values") or {})
+        values = _values(ctx, obj)
         instance = _save(records.create_record, obj, ctx.workspace, values)
         return {"record": serialize(instance, ctx.workspace)}
 
@@ -116,7 +131,7 @@ class UpdateRecord(RecordStep):
         obj = self.object(ctx)
         instance = _get(ctx, obj, ctx.resolve(ctx.settings.get("id")))
         before = serialize(instance, ctx.workspace)
-        values = ctx.resolve(ctx.settings.get("values") or {})
+        values = _values(ctx, obj)
         instance = _save(records.update_record, obj, instance, values, partial=True)
         return {"record": serialize(instance, ctx.workspace), "before": before}
 
@@ -240,7 +255,7 @@ class UpsertRecord(RecordStep):
 
     def execute(self, ctx):
         obj = self.object(ctx)
-        values = ctx.resolve(ctx.settings.get("values") or {})
+        values = _values(ctx, obj)
         criteria = {name: values.get(name) for name in ctx.settings["match"]}
         try:
             existing = obj.queryset(ctx.workspace).filter(**criteria).first()

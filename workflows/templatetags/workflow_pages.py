@@ -39,8 +39,14 @@ def trigger_label(versions) -> str:
 
 @register.simple_tag
 def live_version(versions) -> str:
-    active = [v.number for v in versions if v.status == "active"]
-    return f"v{active[0]}" if active else "—"
+    """The version that runs (or would, once the workflow is activated again)."""
+    for version in versions:
+        if version.status == "active":
+            return f"v{version.number}"
+    for version in versions:
+        if version.status == "deactivated":
+            return f"v{version.number} (off)"
+    return "—"
 
 
 @register.filter

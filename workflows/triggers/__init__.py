@@ -120,6 +120,7 @@ def connect_signals(app_config) -> None:
     for model in (Workflow, WorkflowVersion):
         post_save.connect(_workflow_saved, sender=model, dispatch_uid=f"ti-save-{model}")
         post_delete.connect(_workflow_saved, sender=model, dispatch_uid=f"ti-delete-{model}")
+    post_delete.connect(_workflow_deleted, sender=Workflow, dispatch_uid="schedule-delete")
     workflow_triggers_changed.connect(_triggers_changed, dispatch_uid="triggers-changed")
     post_migrate.connect(_create_sweep_schedule, sender=app_config, dispatch_uid="sweep-schedule")
 
@@ -134,12 +135,19 @@ def _workflow_saved(sender, instance, raw=False, **kwargs) -> None:
     trigger_index.note_workflow_change()
 
 
+def _workflow_deleted(sender, instance, **kwargs) -> None:
+    from .schedule import remove_schedule
+
+    remove_schedule(instance.pk)  # in the deleting transaction: gone together
+
+
 def _triggers_changed(sender, workflow, **kwargs) -> None:
     from .index import trigger_index
     from .schedule import sync_workflow_schedule
 
     trigger_index.invalidate()
-    sync_workflow_schedule(workflow.pk)
+    if workflow.pk is not None:  # None once deleted: _workflow_deleted took care of it
+        sync_workflow_schedule(workflow.pk)
 
 
 def _create_sweep_schedule(sender, **kwargs) -> None:
