@@ -115,7 +115,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         parts = header.split()
         if len(parts) != 2 or parts[0] != self.keyword:
-            raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <api key>'.")
+            raise exceptions.AuthenticationFailed(
+                "Use the header 'Authorization: Bearer <api key>'."
+            )
         key = find_active_key(parts[1])
         if key is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from . import services
+from . import secrets, services
 from .models import (
     DateTriggerFiring,
     FormRequest,
@@ -129,6 +129,13 @@ class SecretForm(forms.ModelForm):
     class Meta:
         model = Secret
         fields = ["workspace", "name", "value"]
+
+    def clean_name(self):
+        name = secrets.normalise_name(self.cleaned_data["name"])
+        errors = secrets.name_errors(name)
+        if errors:
+            raise forms.ValidationError(errors["name"])
+        return name
 
     def clean_value(self):
         value = self.cleaned_data["value"]

@@ -210,9 +210,12 @@ if hasattr(os, "register_at_fork"):
 
 
 def _serve() -> None:
-    from py_mini_racer import MiniRacer
+    import asyncio
 
-    MiniRacer().close()  # load V8 before saying we are ready
+    # One event-loop thread for every isolate: mini-racer would start a thread per isolate.
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    isolate = _Isolate(loop)  # loads V8 before we say we are ready
     _write({"ready": True})
     # V8 prints fatal out-of-memory reports on stderr; the parent reports the crash itself.
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -222,14 +225,31 @@ def _serve() -> None:
         watchdog = threading.Timer(request["timeout_ms"] / 1000 + GRACE_SECONDS, os._exit, [70])
         watchdog.daemon = True
         watchdog.start()
-        reply = _evaluate(request)
+        reply = _run(isolate.racer, request)
         _write(reply)
         if not reply["ok"] and reply["kind"] != "error":
-            os._exit(0)  # the isolate may still be spinning: start the next call clean
+            # Freeing an isolate that may still be spinning would hang: exit, start clean.
+            os._exit(0)
         watchdog.cancel()
+        isolate.free()
+        # Creating an isolate is most of a call's cost: make the next one while idle.
+        isolate = _Isolate(loop)
 
 
-def _evaluate(request: dict) -> dict:
+class _Isolate:
+    """A fresh V8 isolate (mini-racer context) on the shared event loop."""
+
+    def __init__(self, loop):
+        from py_mini_racer import mini_racer
+
+        self._manager = mini_racer(event_loop=loop)
+        self.racer = self._manager.__enter__()
+
+    def free(self) -> None:
+        self._manager.__exit__(None, None, None)
+
+
+def _run(racer, request: dict) -> dict:
     from py_mini_racer import (
         JSEvalException,
         JSOOMException,
@@ -237,7 +257,6 @@ def _evaluate(request: dict) -> dict:
         JSPromise,
         JSPromiseError,
         JSTimeoutException,
-        MiniRacer,
     )
 
     deadline = time.monotonic() + request["timeout_ms"] / 1000
@@ -245,35 +264,27 @@ def _evaluate(request: dict) -> dict:
     def remaining() -> float:
         return max(deadline - time.monotonic(), 0.001)
 
-    racer = MiniRacer()
     racer.set_hard_memory_limit(request["memory_bytes"])
+    source = request["source"] + f"\n//# sourceURL={SCRIPT_NAME}"
     try:
         try:
-            racer.eval(
-                request["source"] + f"\n//# sourceURL={SCRIPT_NAME}", timeout_sec=remaining()
-            )
+            racer.eval(source, timeout_sec=remaining())
         except JSParseException as error:  # named <anonymous>: V8 had not read the sourceURL yet
-            racer.close()
-            return _failure(
-                "error", _describe_exception(str(error), names=(SCRIPT_NAME, "<anonymous>"))
-            )
+            names = (SCRIPT_NAME, "<anonymous>")
+            return _failure("error", _describe_exception(str(error), names=names))
         if racer.eval("typeof main") != "function":
             return _failure("error", "The code must define function main(input).")
-        call = CALL_MAIN % json.dumps(request["input"])
-        result = racer.eval(call, timeout_sec=remaining())
+        result = racer.eval(CALL_MAIN % json.dumps(request["input"]), timeout_sec=remaining())
         if isinstance(result, JSPromise):
             result = result.get(timeout=remaining())
-        racer.close()
         return {"ok": True, "result": result if isinstance(result, str) else "null"}
     except JSOOMException:
         return _failure("memory")
     except JSTimeoutException:
         return _failure("memory" if racer.was_hard_memory_limit_reached() else "timeout")
     except JSPromiseError as error:
-        racer.close()
         return _failure("error", _describe_rejection(str(error.reason)))
     except JSEvalException as error:
-        racer.close()
         return _failure("error", _describe_exception(str(error)))
 
 
@@ -282,8 +293,8 @@ def _failure(kind: str, message: str = "") -> dict:
 
 
 def _describe_exception(text: str, names: tuple[str, ...] = (SCRIPT_NAME,)) -> str:
-    """ "code.js:3: TypeError: x is not a function\\n<source line>..." → the message and the
-    line, when the line is one of the user's (script named in `names`)."""
+    """The message and line of a V8 error ("code.js:3: TypeError: x is not a function" then
+    the source line), the line only when it is the user's (a script named in `names`)."""
     first = text.split("\n", 1)[0]
     location, separator, message = first.partition(": ")
     name, _, line = location.rpartition(":")

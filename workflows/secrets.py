@@ -129,7 +129,7 @@ def normalise_name(name: str) -> str:
 
 def create_secret(workspace, name: str, value: str) -> Secret:
     name = normalise_name(name or "")
-    errors = _name_errors(name) | _value_errors(value)
+    errors = name_errors(name) | _value_errors(value)
     if (
         not errors.get("name")
         and Secret.objects.filter(workspace=workspace, name__iexact=name).exists()
@@ -165,7 +165,7 @@ def find_secret(workspace, key: str) -> Secret | None:
     return secrets.filter(name=normalise_name(key)).first()
 
 
-def _name_errors(name: str) -> dict[str, list[str]]:
+def name_errors(name: str) -> dict[str, list[str]]:
     if not name:
         return {"name": ["Give the secret a name."]}
     if len(name) > NAME_MAX_CHARS or not NAME_PATTERN.match(name):
