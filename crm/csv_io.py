@@ -2,9 +2,10 @@
 
 Export writes every field of the API shape, one record per row, relations as ids followed by
 their `<relation>_name`. Import reads the same format: each row is validated by the object's
-serialiser, exactly like an API create, and the valid rows are inserted in batches. Columns that
-only describe a record (`id`, `created_at`, `updated_at`, `created_by` and the `*_name` columns)
-are accepted and ignored, so an export can be imported again, into any workspace.
+serialiser exactly like an API create (`records.validate_new_record`), and the valid rows are
+inserted in batches. Columns that only describe a record (`id`, `created_at`, `updated_at`,
+`created_by` and the `*_name` columns) are accepted and ignored, so an export can be imported
+again, into any workspace.
 """
 
 import csv
@@ -19,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from .objects import RecordObject
+from .records import new_record, validate_new_record
 from .signals_control import records_bulk_created, triggers_suppressed
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -210,21 +212,16 @@ def _writable_fields(obj: RecordObject) -> list[str]:
 
 def _import_rows(obj, workspace, columns, rows, user, progress) -> ImportResult:
     result = ImportResult(total=len(rows))
-    validator = obj.serializer(context={"workspace": workspace})
-    json_fields = {
-        name for name, f in validator.fields.items() if isinstance(f, serializers.JSONField)
-    }
-    created_by = user if getattr(user, "pk", None) else None
+    json_fields = _json_fields(obj)
     for start in range(0, len(rows), BATCH_SIZE):
         batch = []
         for number, cells in rows[start : start + BATCH_SIZE]:
             try:
-                data = _row_data(columns, cells, json_fields)
-                values = validator.run_validation(data)
+                values = validate_new_record(obj, workspace, _row_data(columns, cells, json_fields))
             except ValidationError as error:
                 result.errors.append({"row": number, "errors": _messages(error.detail)})
                 continue
-            batch.append(obj.model(**values, workspace=workspace, created_by=created_by))
+            batch.append(new_record(obj, workspace, values, user))
         _insert(obj, batch)
         result.created += len(batch)
         if progress is not None:
@@ -232,6 +229,12 @@ def _import_rows(obj, workspace, columns, rows, user, progress) -> ImportResult:
     if progress is not None and not rows:
         progress(0, 0)
     return result
+
+
+def _json_fields(obj: RecordObject) -> set[str]:
+    """Fields whose CSV cell holds JSON text (`custom`)."""
+    fields = obj.serializer(context={}).fields
+    return {name for name, f in fields.items() if isinstance(f, serializers.JSONField)}
 
 
 def _row_data(columns: list[str | None], cells: list[str], json_fields: set[str]) -> dict:

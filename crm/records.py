@@ -1,24 +1,47 @@
 """Record services: every write to a record, from the API, pages, imports and workflow steps,
 goes through these functions so validation is the same everywhere."""
 
+import threading
+
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
 from .objects import RecordObject
 
 
-def _save(obj: RecordObject, workspace, data: dict, instance=None, user=None, partial=False):
-    serializer = obj.serializer(
-        instance, data=data, partial=partial, context={"workspace": workspace}
-    )
-    serializer.is_valid(raise_exception=True)
-    extra = {}
-    if instance is None:
-        extra = {"workspace": workspace}
-        if user is not None and getattr(user, "pk", None):
-            extra["created_by"] = user
-    with transaction.atomic(savepoint=False):  # one write: no savepoint needed
-        return serializer.save(**extra)
+class _CreateValidators(threading.local):
+    """One serializer per record class and thread, reused to validate every new record, the
+    way DRF's ListSerializer reuses its child: building a serializer's fields was the largest
+    part of an API create (see bench/bench_records.py). Thread-local because the workspace
+    is set in its context for each call."""
+
+    def __init__(self):
+        self.by_class: dict[type, object] = {}
+
+
+_create_validators = _CreateValidators()
+
+
+def validate_new_record(obj: RecordObject, workspace, data: dict) -> dict:
+    """The validated field values for a new record of `obj` in `workspace`, exactly as the
+    object's serialiser checks them; raises ValidationError {field: [messages]}."""
+    if not isinstance(data, dict):
+        raise ValidationError({"detail": "Expected a JSON object of field values."})
+    serializer = _create_validators.by_class.get(obj.serializer)
+    if serializer is None:
+        serializer = _create_validators.by_class[obj.serializer] = obj.serializer(context={})
+    # The workspace is the only per-call state fields read (relations must stay inside it).
+    serializer.context["workspace"] = workspace
+    try:
+        return serializer.run_validation(data)
+    finally:
+        serializer.context["workspace"] = None
+
+
+def new_record(obj: RecordObject, workspace, values: dict, user=None):
+    """An unsaved record from `validate_new_record` values (for bulk inserts)."""
+    created_by = user if getattr(user, "pk", None) else None
+    return obj.model(**values, workspace=workspace, created_by=created_by)
 
 
 def create_record(obj: RecordObject, workspace, data: dict, user=None):
@@ -26,9 +49,19 @@ def create_record(obj: RecordObject, workspace, data: dict, user=None):
 
     Raises rest_framework's ValidationError with field messages on bad input.
     """
-    if not isinstance(data, dict):
-        raise ValidationError({"detail": "Expected a JSON object of field values."})
-    return _save(obj, workspace, data, user=user)
+    record = new_record(obj, workspace, validate_new_record(obj, workspace, data), user)
+    with transaction.atomic(savepoint=False):  # one write: no savepoint needed
+        record.save(force_insert=True)
+    return record
+
+
+def _save(obj: RecordObject, workspace, data: dict, instance, partial: bool):
+    serializer = obj.serializer(
+        instance, data=data, partial=partial, context={"workspace": workspace}
+    )
+    serializer.is_valid(raise_exception=True)
+    with transaction.atomic(savepoint=False):  # one write: no savepoint needed
+        return serializer.save()
 
 
 def update_record(obj: RecordObject, instance, data: dict, partial: bool = True, workspace=None):
@@ -41,7 +74,7 @@ def update_record(obj: RecordObject, instance, data: dict, partial: bool = True,
         raise ValidationError({"detail": "Expected a JSON object of field values."})
     if workspace is not None and workspace.pk != instance.workspace_id:
         raise ValueError("update_record: the record belongs to another workspace.")
-    return _save(obj, workspace or instance.workspace, data, instance=instance, partial=partial)
+    return _save(obj, workspace or instance.workspace, data, instance, partial)
 
 
 def delete_record(instance) -> None:

@@ -192,6 +192,8 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Amounts are numbers in the API as in trigger payloads and step outputs (SPEC section 2).
+    "COERCE_DECIMAL_TO_STRING": False,
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "crm.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",

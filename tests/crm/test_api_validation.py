@@ -4,6 +4,7 @@ record (SPEC section 7)."""
 import uuid
 
 import pytest
+from rest_framework.exceptions import ValidationError
 
 from crm.models import Company, Opportunity, Person
 from tests.conftest import make_workspace
@@ -248,3 +249,18 @@ def test_tags_given_as_text_are_split_on_commas(api, workspace, tags):
     body = api.post("/api/v1/people/", {"first_name": "A", "tags": tags}, format="json").json()
 
     assert body["tags"] == ["a", "b"]
+
+
+def test_validation_of_one_workspace_never_leaks_into_the_next_call(workspace):
+    from crm import records
+    from crm.objects import OBJECTS
+
+    other = make_workspace("other")
+    company = Company.objects.create(workspace=workspace, name="Mine")
+    person = OBJECTS["person"]
+    records.create_record(person, workspace, {"first_name": "A", "company": str(company.pk)})
+
+    with pytest.raises(ValidationError) as refused:
+        records.create_record(person, other, {"first_name": "B", "company": str(company.pk)})
+
+    assert "company" in refused.value.detail
