@@ -34,8 +34,13 @@ def run(ctx: BenchContext) -> list[Row]:
     step_ms = iterator_step_ms(workspace, settings)
     rows = [
         ctx.row("engine", "raw ORM insert+commit", insert_ms, "ms", "Note.objects.create"),
-        ctx.row("engine", "overhead per step (999-item iterator)", step_ms, "ms",
-                f"ratio to raw insert = {step_ms / insert_ms:.2f} (goal <= 3)"),
+        ctx.row(
+            "engine",
+            "overhead per step (999-item iterator)",
+            step_ms,
+            "ms",
+            f"ratio to raw insert = {step_ms / insert_ms:.2f} (goal <= 3)",
+        ),
     ]
     rows += cluster_throughput(ctx, workspace)
     return rows
@@ -44,8 +49,9 @@ def run(ctx: BenchContext) -> list[Row]:
 def raw_insert_ms(ctx: BenchContext, workspace) -> float:
     from crm.models import Note
 
-    rate = measure_rate(lambda i: Note.objects.create(workspace=workspace, title=f"n{i}"),
-                        ctx.seconds)
+    rate = measure_rate(
+        lambda i: Note.objects.create(workspace=workspace, title=f"n{i}"), ctx.seconds
+    )
     return 1000 / rate.per_second
 
 
@@ -55,10 +61,20 @@ def iterator_step_ms(workspace, settings) -> float:
     graph = {
         "trigger": {"type": "manual", "settings": {}, "next": ["each"]},
         "steps": [
-            {"id": "each", "type": "iterator", "next": [],
-             "settings": {"items": "{{trigger.items}}", "loop": ["check"]}},
-            {"id": "check", "type": "filter", "next": [], "settings": {
-                "when": {"all": [{"left": "{{steps.each.item}}", "op": "gte", "right": 0}]}}},
+            {
+                "id": "each",
+                "type": "iterator",
+                "next": [],
+                "settings": {"items": "{{trigger.items}}", "loop": ["check"]},
+            },
+            {
+                "id": "check",
+                "type": "filter",
+                "next": [],
+                "settings": {
+                    "when": {"all": [{"left": "{{steps.each.item}}", "op": "gte", "right": 0}]}
+                },
+            },
         ],
     }
     workflow = services.create_workflow(workspace, "Iterator bench", graph=graph)
@@ -83,8 +99,12 @@ def cluster_throughput(ctx: BenchContext, workspace) -> list[Row]:
     from workflows.models import WorkflowRun
 
     chain = [
-        {"id": f"s{i}", "type": "create_record", "next": [f"s{i + 1}"] if i + 1 < STEPS else [],
-         "settings": {"object": "task", "values": {"title": f"{{{{trigger.n}}}} step {i}"}}}
+        {
+            "id": f"s{i}",
+            "type": "create_record",
+            "next": [f"s{i + 1}"] if i + 1 < STEPS else [],
+            "settings": {"object": "task", "values": {"title": f"{{{{trigger.n}}}} step {i}"}},
+        }
         for i in range(STEPS)
     ]
     graph = {"trigger": {"type": "manual", "settings": {}, "next": ["s0"]}, "steps": chain}
@@ -101,11 +121,18 @@ def cluster_throughput(ctx: BenchContext, workspace) -> list[Row]:
             count = target - before
             start = time.perf_counter()
             for offset in range(0, count, 1000):
-                dispatch.start_runs(version, [{"n": before + offset + i}
-                                              for i in range(min(1000, count - offset))], "manual")
+                dispatch.start_runs(
+                    version,
+                    [{"n": before + offset + i} for i in range(min(1000, count - offset))],
+                    "manual",
+                )
                 async_task("workflows.tasks.drain")
-            wait_until(lambda: WorkflowRun.objects.filter(status="completed").count() >= target,
-                       timeout=600)
+            wait_until(
+                lambda target=target: (
+                    WorkflowRun.objects.filter(status="completed").count() >= target
+                ),
+                timeout=600,
+            )
             rates.append(count / (time.perf_counter() - start))
             memory.append(worker_rss_mb(worker.pid))
     finally:
@@ -114,22 +141,43 @@ def cluster_throughput(ctx: BenchContext, workspace) -> list[Row]:
     growth = (memory[1] - memory[0]) / memory[0] * 100 if memory[0] else 0
     notes = f"2 workers, {broker}, {STEPS} create_record steps"
     return [
-        ctx.row("engine", f"cluster throughput, first {WARM_RUNS:,} runs", rates[0], "runs/s",
-                notes),
-        ctx.row("engine", f"cluster throughput, next {TOTAL_RUNS - WARM_RUNS:,} runs", rates[1],
-                "runs/s", f"{notes}; {failed} not completed"),
-        ctx.row("engine", f"worker RSS after {WARM_RUNS:,} runs", memory[0], "MB",
-                "largest worker process"),
-        ctx.row("engine", f"worker RSS after {TOTAL_RUNS:,} runs", memory[1], "MB",
-                f"growth {growth:+.1f}% (goal < 10%)"),
+        ctx.row(
+            "engine", f"cluster throughput, first {WARM_RUNS:,} runs", rates[0], "runs/s", notes
+        ),
+        ctx.row(
+            "engine",
+            f"cluster throughput, next {TOTAL_RUNS - WARM_RUNS:,} runs",
+            rates[1],
+            "runs/s",
+            f"{notes}; {failed} not completed",
+        ),
+        ctx.row(
+            "engine",
+            f"worker RSS after {WARM_RUNS:,} runs",
+            memory[0],
+            "MB",
+            "largest worker process",
+        ),
+        ctx.row(
+            "engine",
+            f"worker RSS after {TOTAL_RUNS:,} runs",
+            memory[1],
+            "MB",
+            f"growth {growth:+.1f}% (goal < 10%)",
+        ),
     ]
 
 
 def start_cluster() -> subprocess.Popen:
     env = {**os.environ, "Q_WORKERS": "2"}
-    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT,
-                            env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "qcluster"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def stop_cluster(process: subprocess.Popen) -> None:

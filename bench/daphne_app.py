@@ -10,11 +10,11 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
-from crm.asgi import application  # noqa: E402, F401 - what daphne serves
 from django.conf import settings  # noqa: E402
 from django.http import JsonResponse  # noqa: E402
 from django.urls import include, path  # noqa: E402
 
+from crm.asgi import application  # noqa: E402, F401 - what daphne serves
 from workflows.webhooks import webhook  # noqa: E402
 
 

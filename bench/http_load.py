@@ -42,12 +42,12 @@ class LoadResult:
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, shared: "_Shared", interval: float | None):
+    def __init__(self, shared: "_Shared", interval: float | None, offset: float = 0.0):
         self.shared = shared
         self.interval = interval
         self.buffer = b""
         self.sent_at = 0.0
-        self.next_at = time.perf_counter()
+        self.next_at = time.perf_counter() + offset  # paced connections take turns
         self.transport = None
         self.closed = asyncio.get_running_loop().create_future()
 
@@ -77,13 +77,19 @@ class _Connection(asyncio.Protocol):
             if end < 0:
                 return
             head = self.buffer[:end].split(b"\r\n")
-            length = next((int(line.split(b":", 1)[1]) for line in head[1:]
-                           if line.lower().startswith(b"content-length:")), None)
+            length = next(
+                (
+                    int(line.split(b":", 1)[1])
+                    for line in head[1:]
+                    if line.lower().startswith(b"content-length:")
+                ),
+                None,
+            )
             if length is None:
                 raise RuntimeError(f"An answer without Content-Length: {head[0]!r}")
             if len(self.buffer) < end + 4 + length:
                 return
-            self.buffer = self.buffer[end + 4 + length:]
+            self.buffer = self.buffer[end + 4 + length :]
             self.shared.result.latencies.append(time.perf_counter() - self.sent_at)
             self.shared.result.statuses[int(head[0].split()[1])] += 1
             self.send()
@@ -110,16 +116,24 @@ async def _load(port, request, connections, seconds, max_requests, rate) -> Load
     interval = connections / rate if rate else None
     start = time.perf_counter()
     opened = []
-    for _ in range(connections):
-        _, protocol = await loop.create_connection(lambda: _Connection(shared, interval),
-                                                   HOST, port)
+    for number in range(connections):
+        offset = interval * number / connections if interval else 0.0
+        _, protocol = await loop.create_connection(
+            lambda offset=offset: _Connection(shared, interval, offset), HOST, port
+        )
         opened.append(protocol)
     await asyncio.gather(*(protocol.closed for protocol in opened))
     shared.result.elapsed = time.perf_counter() - start
     return shared.result
 
 
-def load(port: int, request: bytes, connections: int = 16, seconds: float = 5.0,
-         max_requests: int = 20_000, rate: float | None = None) -> LoadResult:
+def load(
+    port: int,
+    request: bytes,
+    connections: int = 16,
+    seconds: float = 5.0,
+    max_requests: int = 20_000,
+    rate: float | None = None,
+) -> LoadResult:
     """Closed loop (as fast as answers come) unless `rate` paces all connections together."""
     return asyncio.run(_load(port, request, connections, seconds, max_requests, rate))

@@ -72,8 +72,12 @@ def editable_fields(obj: RecordObject) -> list[str]:
 
 
 # Where a model field's verbose name does not read well as a column header or label.
-FIELD_LABELS = {"linkedin": "LinkedIn", "due_at": "Due", "created_at": "Created",
-                "updated_at": "Updated"}
+FIELD_LABELS = {
+    "linkedin": "LinkedIn",
+    "due_at": "Due",
+    "created_at": "Created",
+    "updated_at": "Updated",
+}
 
 
 def field_label(obj: RecordObject, name: str) -> str:
@@ -136,8 +140,9 @@ class RecordForm:
         try:
             if self.instance is None:
                 return records.create_record(self.obj, self.workspace, data, user=user)
-            return records.update_record(self.obj, self.instance, data, partial=True,
-                                         workspace=self.workspace)
+            return records.update_record(
+                self.obj, self.instance, data, partial=True, workspace=self.workspace
+            )
         except ValidationError as error:
             self._keep_errors(error.detail)
             return None
@@ -280,8 +285,12 @@ LIST_FILTERS: dict[str, tuple[str, ...]] = {
     "note": ("company", "person", "opportunity"),
 }
 DEFAULT_SORT = {"task": "due_at"}
-DUE_CHOICES = [("overdue", "Overdue"), ("today", "Due today"), ("week", "Due in 7 days"),
-               ("none", "No due date")]
+DUE_CHOICES = [
+    ("overdue", "Overdue"),
+    ("today", "Due today"),
+    ("week", "Due in 7 days"),
+    ("none", "No due date"),
+]
 # Free-text columns offer the values used in the workspace, at most this many.
 MAX_DISTINCT_VALUES = 200
 
@@ -366,8 +375,11 @@ class RecordListForm(forms.Form):
             current = self.data.get(name, "")  # kept even beyond the first few hundred
             return everything + relation_choices(model_field.related_model, self.workspace, current)
         values = (
-            self.obj.queryset(self.workspace).exclude(**{name: ""})
-            .order_by(name).values_list(name, flat=True).distinct()[:MAX_DISTINCT_VALUES]
+            self.obj.queryset(self.workspace)
+            .exclude(**{name: ""})
+            .order_by(name)
+            .values_list(name, flat=True)
+            .distinct()[:MAX_DISTINCT_VALUES]
         )
         return everything + [(value, value) for value in values]
 

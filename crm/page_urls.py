@@ -16,8 +16,9 @@ def _record_pages(name: str, plural: str) -> list:
     pages = [
         path(f"{plural}/", views.record_list, kwargs, name=f"{name}-list"),
         path(f"{plural}/new/", views.record_create, kwargs, name=f"{name}-new"),
-        path(f"{plural}/bulk-delete/", views.record_bulk_delete, kwargs,
-             name=f"{name}-bulk-delete"),
+        path(
+            f"{plural}/bulk-delete/", views.record_bulk_delete, kwargs, name=f"{name}-bulk-delete"
+        ),
         path(f"{plural}/<uuid:pk>/", views.record_detail, kwargs, name=f"{name}-detail"),
         path(f"{plural}/<uuid:pk>/edit/", views.record_edit, kwargs, name=f"{name}-edit"),
         path(f"{plural}/<uuid:pk>/delete/", views.record_delete, kwargs, name=f"{name}-delete"),

@@ -82,7 +82,13 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            # Persistent connections leak under ASGI (one per thread); opt in for workers only.
+            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        )
+    }
 else:
     SQLITE_PATH = os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3"))
     DATABASES = {
@@ -93,9 +99,7 @@ else:
                 # WAL lets readers run beside the one writer; NORMAL is durable in WAL mode
                 # except for the last transactions on power loss, and is 4x faster than FULL.
                 "init_command": (
-                    "PRAGMA journal_mode=WAL;"
-                    "PRAGMA synchronous=NORMAL;"
-                    "PRAGMA foreign_keys=ON;"
+                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA foreign_keys=ON;"
                 ),
                 # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the busy
                 # timeout instead of failing with "database is locked" mid-transaction.
@@ -103,8 +107,10 @@ else:
                 "timeout": 20,
             },
             # A file, not memory: worker tests start real worker processes on the test database.
-            "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH")
-                     or str(BASE_DIR / "build" / f"test-db-{os.getpid()}.sqlite3")},
+            "TEST": {
+                "NAME": os.environ.get("SQLITE_TEST_PATH")
+                or str(BASE_DIR / "build" / f"test-db-{os.getpid()}.sqlite3")
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -147,9 +153,13 @@ AUTHENTICATION_BACKENDS = ["crm.auth.EmailBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
-AUTH_PASSWORD_VALIDATORS = [] if DEBUG else [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-]
+AUTH_PASSWORD_VALIDATORS = (
+    []
+    if DEBUG
+    else [
+        {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    ]
+)
 
 # --- Security (safe by default; `manage.py check --deploy` is clean with DEBUG off) ----------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -162,9 +172,16 @@ SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
 # Plain-HTTP local runs (make run) are the documented default; these checks are about HTTPS
 # deployments and are switched on by HTTPS=1.
-SILENCED_SYSTEM_CHECKS = [] if env_bool("HTTPS") else [
-    "security.W004", "security.W008", "security.W012", "security.W016",
-]
+SILENCED_SYSTEM_CHECKS = (
+    []
+    if env_bool("HTTPS")
+    else [
+        "security.W004",
+        "security.W008",
+        "security.W012",
+        "security.W016",
+    ]
+)
 
 # --- I18N / static --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -19,8 +19,16 @@ def main() -> int:
     args = parser.parse_args()
 
     commands = {
-        "web": [sys.executable, "-m", "daphne", "-b", args.host, "-p", str(args.port),
-                "crm.asgi:application"],
+        "web": [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            args.host,
+            "-p",
+            str(args.port),
+            "crm.asgi:application",
+        ],
         "worker": [sys.executable, "manage.py", "qcluster"],
     }
     # Each child gets its own process group so the whole tree (qcluster forks workers) stops.
@@ -28,8 +36,9 @@ def main() -> int:
         name: subprocess.Popen(command, start_new_session=True)
         for name, command in commands.items()
     }
-    print(f"CRM running at http://{args.host}:{args.port}/  (Ctrl-C stops web and worker)",
-          flush=True)
+    print(
+        f"CRM running at http://{args.host}:{args.port}/  (Ctrl-C stops web and worker)", flush=True
+    )
 
     stopping = False
 

@@ -7,8 +7,9 @@ from .models import Membership, Role, Workspace
 
 
 @transaction.atomic
-def create_workspace(slug: str, name: str | None = None, owner_email: str | None = None,
-                     password: str | None = None) -> Workspace:
+def create_workspace(
+    slug: str, name: str | None = None, owner_email: str | None = None, password: str | None = None
+) -> Workspace:
     """Creates (or returns) the workspace `slug` with its default workflows and, when given,
     its owner. Idempotent: running it twice changes nothing the second time."""
     from workflows.defaults import install_default_workflows
@@ -23,8 +24,9 @@ def create_workspace(slug: str, name: str | None = None, owner_email: str | None
     return workspace
 
 
-def add_member(workspace: Workspace, email: str, role: str = Role.MEMBER,
-               password: str | None = None):
+def add_member(
+    workspace: Workspace, email: str, role: str = Role.MEMBER, password: str | None = None
+):
     User = get_user_model()
     email = email.strip().lower()
     user = User.objects.filter(email__iexact=email).first()

@@ -72,8 +72,10 @@ def home(request):
         "tasks_due": open_tasks.filter(due_at__lte=now + timedelta(days=7)).order_by("due_at")[:8],
         "overdue_count": open_tasks.filter(due_at__lt=now).count(),
         "my_open_tasks": open_tasks.filter(assignee=request.user).count(),
-        "open_pipeline": opportunities.exclude(stage__in=[Stage.WON, Stage.LOST])
-        .aggregate(total=Sum("amount"))["total"] or 0,
+        "open_pipeline": opportunities.exclude(stage__in=[Stage.WON, Stage.LOST]).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0,
         "recent_notes": OBJECTS["note"].queryset(workspace)[:5],
     }
     return render(request, "crm/home.html", context)
@@ -83,13 +85,15 @@ def _pipeline_by_stage(opportunities) -> list[dict]:
     """Count and amount of opportunities in each stage, in the pipeline's order."""
     totals = {
         row["stage"]: row
-        for row in opportunities.order_by().values("stage")
+        for row in opportunities.order_by()
+        .values("stage")
         .annotate(count=Count("id"), amount=Sum("amount"))
     }
     most = max([row["count"] for row in totals.values()] + [1])
     return [
         {
-            "stage": stage, "label": label,
+            "stage": stage,
+            "label": label,
             "count": totals.get(stage, {}).get("count", 0),
             "amount": totals.get(stage, {}).get("amount") or 0,
             "percent": round(100 * totals.get(stage, {}).get("count", 0) / most),
@@ -114,8 +118,9 @@ def record_list(request, object_name: str):
     }
     # Live search swaps only the table; a full load (or a shared link) gets the whole page.
     live = request.htmx and request.htmx.target == "list-results"
-    response = render(request, "crm/_record_table.html" if live else "crm/record_list.html",
-                      context)
+    response = render(
+        request, "crm/_record_table.html" if live else "crm/record_list.html", context
+    )
     # One URL, two answers: the browser's cache must not hand the fragment to a full load.
     patch_vary_headers(response, ("HX-Request", "HX-Target"))
     return response
@@ -144,16 +149,19 @@ def _related_lists(workspace, obj: RecordObject, record) -> list[dict]:
     for name, link in RELATED_LISTS.get(obj.name, []):
         related = OBJECTS[name]
         rows = related.queryset(workspace).filter(**{link: record})
-        sections.append({
-            "obj": related,
-            "rows": rows[:RELATED_LIST_LIMIT],
-            "count": rows.count(),
-            "columns": [column for column in related.list_columns if column != link][:4],
-            "new_url": f"{reverse(f'{name}-new')}?{link}={record.pk}",
-            # "View all" needs the list page to filter by that link.
-            "all_url": f"{_list_url(related)}?{link}={record.pk}"
-            if link in LIST_FILTERS.get(name, ()) else None,
-        })
+        sections.append(
+            {
+                "obj": related,
+                "rows": rows[:RELATED_LIST_LIMIT],
+                "count": rows.count(),
+                "columns": [column for column in related.list_columns if column != link][:4],
+                "new_url": f"{reverse(f'{name}-new')}?{link}={record.pk}",
+                # "View all" needs the list page to filter by that link.
+                "all_url": f"{_list_url(related)}?{link}={record.pk}"
+                if link in LIST_FILTERS.get(name, ())
+                else None,
+            }
+        )
     return sections
 
 
@@ -163,7 +171,9 @@ def _activity_context(request, obj: RecordObject, record, note_form=None, task_f
     link = {obj.name: record}
     open_first = Case(When(status=TaskStatus.DONE, then=Value(1)), default=Value(0))
     return {
-        "tasks": OBJECTS["task"].queryset(workspace).filter(**link)
+        "tasks": OBJECTS["task"]
+        .queryset(workspace)
+        .filter(**link)
         .order_by(open_first, F("due_at").asc(nulls_last=True)),
         "notes": OBJECTS["note"].queryset(workspace).filter(**link),
         "note_form": note_form or RecordForm(OBJECTS["note"], workspace, fields=INLINE_NOTE_FIELDS),
@@ -177,8 +187,12 @@ def record_create(request, object_name: str):
     # New records are the creator's (owner, assignee) until changed; "Add person" on a
     # company page links here with ?company=<id>, so the form starts filled in with it.
     initial = {name: str(request.user.pk) for name in obj.serializer.users}
-    form = RecordForm(obj, request.workspace, initial=initial | request.GET.dict(),
-                      data=request.POST if request.method == "POST" else None)
+    form = RecordForm(
+        obj,
+        request.workspace,
+        initial=initial | request.GET.dict(),
+        data=request.POST if request.method == "POST" else None,
+    )
     if form.is_bound and (record := form.save(user=request.user)):
         messages.success(request, f"{obj.label} “{record}” created.")
         return redirect(f"{obj.name}-detail", pk=record.pk)
@@ -189,8 +203,12 @@ def record_create(request, object_name: str):
 def record_edit(request, object_name: str, pk):
     obj = OBJECTS[object_name]
     record = _get_record(request, obj, pk)
-    form = RecordForm(obj, request.workspace, instance=record,
-                      data=request.POST if request.method == "POST" else None)
+    form = RecordForm(
+        obj,
+        request.workspace,
+        instance=record,
+        data=request.POST if request.method == "POST" else None,
+    )
     if form.is_bound and (saved := form.save(user=request.user)):
         messages.success(request, f"Saved changes to “{saved}”.")
         return redirect(f"{obj.name}-detail", pk=saved.pk)
@@ -237,8 +255,10 @@ def _cascade_counts(workspace, obj: RecordObject, doomed: list) -> dict[str, int
     if obj.name not in LINKS:
         return {}
     link = {f"{obj.name}__in": doomed}
-    return {OBJECTS[kind].plural: OBJECTS[kind].queryset(workspace).filter(**link).count()
-            for kind in ("task", "note")}
+    return {
+        OBJECTS[kind].plural: OBJECTS[kind].queryset(workspace).filter(**link).count()
+        for kind in ("task", "note")
+    }
 
 
 def _is_uuid(value: str) -> bool:
@@ -269,8 +289,13 @@ def _add_linked(request, object_name: str, pk, kind: str):
         raise Http404
     record = _get_record(request, obj, pk)
     fields = INLINE_NOTE_FIELDS if kind == "note" else INLINE_TASK_FIELDS
-    form = RecordForm(OBJECTS[kind], request.workspace, data=request.POST, fields=fields,
-                      links={obj.name: str(record.pk)})
+    form = RecordForm(
+        OBJECTS[kind],
+        request.workspace,
+        data=request.POST,
+        fields=fields,
+        links={obj.name: str(record.pk)},
+    )
     created = form.save(user=request.user)
     if created:
         messages.success(request, f"{OBJECTS[kind].label} added.")
@@ -288,9 +313,9 @@ def toggle_task(request, pk):
     """Ticks a task done (or opens it again) from a record page's task list."""
     task = _get_record(request, OBJECTS["task"], pk)
     status = TaskStatus.TODO if task.status == TaskStatus.DONE else TaskStatus.DONE
-    task = records.update_record(OBJECTS["task"], task, {"status": status},
-                                 workspace=request.workspace)
+    task = records.update_record(
+        OBJECTS["task"], task, {"status": status}, workspace=request.workspace
+    )
     if not request.htmx:
         return redirect("task-detail", pk=task.pk)
     return render(request, "crm/_task_item.html", {"task": task})
-

@@ -12,9 +12,7 @@ def membership_for_user(user) -> Membership | None:
     """
     if not user or not user.is_authenticated:
         return None
-    return (
-        Membership.objects.select_related("workspace").filter(user=user).order_by("id").first()
-    )
+    return Membership.objects.select_related("workspace").filter(user=user).order_by("id").first()
 
 
 class CurrentWorkspaceMiddleware:

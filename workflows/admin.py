@@ -62,8 +62,9 @@ class WorkflowAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish the draft")
     def publish_draft(self, request, queryset):
-        _run_service(self, request, queryset, lambda w: services.publish(w, request.user),
-                     "Published")
+        _run_service(
+            self, request, queryset, lambda w: services.publish(w, request.user), "Published"
+        )
 
     @admin.action(description="Activate")
     def activate(self, request, queryset):
@@ -76,16 +77,24 @@ class WorkflowAdmin(admin.ModelAdmin):
 
 @admin.register(WorkflowVersion)
 class WorkflowVersionAdmin(ReadOnlyAdmin):
-    list_display = ["workflow", "number", "status", "trigger_type", "published_by",
-                    "published_at"]
+    list_display = ["workflow", "number", "status", "trigger_type", "published_by", "published_at"]
     list_filter = ["status", "trigger_type"]
     search_fields = ["workflow__name"]
 
 
 class StepRunInline(admin.TabularInline):
     model = StepRun
-    fields = ["sequence", "step_id", "scope", "type", "status", "attempts", "error",
-              "started_at", "finished_at"]
+    fields = [
+        "sequence",
+        "step_id",
+        "scope",
+        "type",
+        "status",
+        "attempts",
+        "error",
+        "started_at",
+        "finished_at",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -111,8 +120,9 @@ class WorkflowRunAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Retry from the failed step")
     def retry(self, request, queryset):
-        _run_service(self, request, queryset, lambda r: services.retry_run(r, request.user),
-                     "Retried")
+        _run_service(
+            self, request, queryset, lambda r: services.retry_run(r, request.user), "Retried"
+        )
 
 
 @admin.register(StepRun)
@@ -123,8 +133,11 @@ class StepRunAdmin(ReadOnlyAdmin):
 
 
 class SecretForm(forms.ModelForm):
-    value = forms.CharField(widget=forms.PasswordInput(render_value=False), required=False,
-                            help_text="Write-only: leave empty to keep the current value.")
+    value = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        help_text="Write-only: leave empty to keep the current value.",
+    )
 
     class Meta:
         model = Secret

@@ -62,14 +62,18 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     def get_queryset(self):
         workflows = Workflow.objects.filter(workspace=request_workspace(self.request))
         workflows = workflows.prefetch_related(
-            Prefetch("versions", queryset=WorkflowVersion.objects.filter(
-                status__in=["draft", "active"]).only(
-                "id", "workflow_id", "status", "number", "trigger_type"))
+            Prefetch(
+                "versions",
+                queryset=WorkflowVersion.objects.filter(status__in=["draft", "active"]).only(
+                    "id", "workflow_id", "status", "number", "trigger_type"
+                ),
+            )
         )
         search = self.request.query_params.get("search")
         if search:
-            workflows = workflows.filter(Q(name__icontains=search) |
-                                         Q(description__icontains=search))
+            workflows = workflows.filter(
+                Q(name__icontains=search) | Q(description__icontains=search)
+            )
         status_filter = self.request.query_params.get("status")
         if status_filter:
             workflows = workflows.filter(status=status_filter)
@@ -79,15 +83,21 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         data = request.data if isinstance(request.data, dict) else {}
         graph = data.get("graph")
         try:
-            workflow = services.create_workflow(request_workspace(request), data.get("name"),
-                                                user=request_user(request), graph=graph)
+            workflow = services.create_workflow(
+                request_workspace(request),
+                data.get("name"),
+                user=request_user(request),
+                graph=graph,
+            )
         except services.WorkflowError as error:
             return error_response(error)
         if data.get("description"):
             workflow.description = str(data["description"])
             workflow.save(update_fields=["description"])
-        return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     def update(self, request, *args, **kwargs):
         workflow = self.get_object()
@@ -153,11 +163,18 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
 
     @action(detail=True, methods=["get"])
     def versions(self, request, pk=None):
-        versions = WorkflowVersion.objects.filter(
-            workflow=self.get_object(), number__isnull=False
-        ).select_related("published_by").order_by("-number")
-        return Response({"results": VersionSerializer(versions, many=True).data,
-                         "next": None, "count": len(versions)})
+        versions = (
+            WorkflowVersion.objects.filter(workflow=self.get_object(), number__isnull=False)
+            .select_related("published_by")
+            .order_by("-number")
+        )
+        return Response(
+            {
+                "results": VersionSerializer(versions, many=True).data,
+                "next": None,
+                "count": len(versions),
+            }
+        )
 
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>\d+)/restore")
     def restore(self, request, pk=None, number=None):
@@ -184,8 +201,7 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         if payload is not None and not isinstance(payload, dict):
             raise ValidationError({"payload": "payload must be a JSON object."})
         try:
-            runs = services.start_manual_runs(workflow, request_user(request), record_ids,
-                                              payload)
+            runs = services.start_manual_runs(workflow, request_user(request), record_ids, payload)
         except services.WorkflowError as error:
             return error_response(error)
         return Response({"run_ids": [str(r.pk) for r in runs]}, status=202)
@@ -201,14 +217,17 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     def test(self, request, pk=None):
         data = request.data if isinstance(request.data, dict) else {}
         try:
-            run = services.start_test_run(self.get_object(), data.get("payload"),
-                                          request_user(request))
+            run = services.start_test_run(
+                self.get_object(), data.get("payload"), request_user(request)
+            )
         except services.WorkflowError as error:
             return error_response(error)
         return Response({"run_id": str(run.pk)}, status=202)
 
 
-class RunViewSet(UUIDLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RunViewSet(
+    UUIDLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     lookup_value_regex = "[^/]+"
 
     def get_permissions(self):
@@ -237,12 +256,14 @@ class RunViewSet(UUIDLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, v
             raise ValidationError({"workflow": "Not a valid workflow id."}) from error
         except Exception as error:
             if error.__class__.__name__ == "ValidationError" and not isinstance(
-                    error, ValidationError):
+                error, ValidationError
+            ):
                 raise ValidationError({"workflow": "Not a valid workflow id."}) from error
             raise
         if self.action == "retrieve":
             runs = runs.prefetch_related(
-                Prefetch("steps", queryset=StepRun.objects.order_by("sequence")))
+                Prefetch("steps", queryset=StepRun.objects.order_by("sequence"))
+            )
         return runs
 
     @action(detail=True, methods=["post"])
@@ -268,14 +289,14 @@ class FormViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        return forms.pending_forms_for(request_workspace(self.request),
-                                       request_user(self.request))
+        return forms.pending_forms_for(request_workspace(self.request), request_user(self.request))
 
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         workspace = request_workspace(request)
         form = get_object_or_404(
-            FormRequest.objects.filter(workspace=workspace), pk=_uuid_or_404(pk))
+            FormRequest.objects.filter(workspace=workspace), pk=_uuid_or_404(pk)
+        )
         user = request_user(request)
         if user and form.assignee_id and form.assignee_id != user.pk:
             return Response({"detail": "This form is assigned to someone else."}, status=404)

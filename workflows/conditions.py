@@ -84,7 +84,12 @@ def compare(left: Any, op: str, right: Any) -> bool:
         return False
     a, b = ordered
     return {
-        "gt": a > b, "gte": a >= b, "lt": a < b, "lte": a <= b, "after": a > b, "before": a < b,
+        "gt": a > b,
+        "gte": a >= b,
+        "lt": a < b,
+        "lte": a <= b,
+        "after": a > b,
+        "before": a < b,
     }[op]
 
 

@@ -24,9 +24,14 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.run_id = self.scope["url_route"]["kwargs"]["run_id"]
         self.membership = await database_sync_to_async(membership_for_user)(self.scope["user"])
-        allowed = self.membership and await database_sync_to_async(
-            WorkflowRun.objects.filter(pk=self.run_id, workspace=self.membership.workspace).exists
-        )()
+        allowed = (
+            self.membership
+            and await database_sync_to_async(
+                WorkflowRun.objects.filter(
+                    pk=self.run_id, workspace=self.membership.workspace
+                ).exists
+            )()
+        )
         if not allowed:
             await self.close()
             return
@@ -53,18 +58,23 @@ class RunConsumer(AsyncWebsocketConsumer):
     def signature(self):
         run = WorkflowRun.objects.filter(pk=self.run_id).values("status", "finished_at").first()
         steps = StepRun.objects.filter(run_id=self.run_id).aggregate(
-            n=Count("id"), last=Max("sequence"), done=Count("finished_at"), attempts=Max("attempts"))
+            n=Count("id"), last=Max("sequence"), done=Count("finished_at"), attempts=Max("attempts")
+        )
         finished = run is None or run["status"] in WorkflowRun.FINISHED
         return (run, steps), finished
 
     def render(self) -> str:
         run = WorkflowRun.objects.select_related("workflow", "version", "started_by").get(
-            pk=self.run_id)
-        return render_to_string("workflows/_run_steps.html", {
-            "run": run,
-            "steps": StepRun.objects.filter(run=run).order_by("sequence"),
-            "can_manage": self.membership.can_manage,
-            "emails": run.emails.all()[:50],
-            # The page's forms (cancel, retry) need a CSRF token; the cookie's secret is one.
-            "csrf_token": self.scope.get("cookies", {}).get("csrftoken", ""),
-        })
+            pk=self.run_id
+        )
+        return render_to_string(
+            "workflows/_run_steps.html",
+            {
+                "run": run,
+                "steps": StepRun.objects.filter(run=run).order_by("sequence"),
+                "can_manage": self.membership.can_manage,
+                "emails": run.emails.all()[:50],
+                # The page's forms (cancel, retry) need a CSRF token; the cookie's secret is one.
+                "csrf_token": self.scope.get("cookies", {}).get("csrftoken", ""),
+            },
+        )

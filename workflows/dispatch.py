@@ -37,20 +37,33 @@ KICK_INTERVAL = 0.05
 DRAIN_SECONDS = 60
 
 
-def start_run(version: WorkflowVersion, payload: dict | None, source: str = "trigger", *,
-              started_by=None, parent_run: WorkflowRun | None = None,
-              depth: int | None = None) -> WorkflowRun:
+def start_run(
+    version: WorkflowVersion,
+    payload: dict | None,
+    source: str = "trigger",
+    *,
+    started_by=None,
+    parent_run: WorkflowRun | None = None,
+    depth: int | None = None,
+) -> WorkflowRun:
     """The one entry point that starts a run, whatever started it (SPEC section 3).
 
     The run is stored `queued`; a worker picks it up once the transaction commits.
     """
-    return start_runs(version, [payload or {}], source, started_by=started_by,
-                      parent_run=parent_run, depth=depth)[0]
+    return start_runs(
+        version, [payload or {}], source, started_by=started_by, parent_run=parent_run, depth=depth
+    )[0]
 
 
-def start_runs(version: WorkflowVersion, payloads: Iterable[dict], source: str = "trigger", *,
-               started_by=None, parent_run: WorkflowRun | None = None,
-               depth: int | None = None) -> list[WorkflowRun]:
+def start_runs(
+    version: WorkflowVersion,
+    payloads: Iterable[dict],
+    source: str = "trigger",
+    *,
+    started_by=None,
+    parent_run: WorkflowRun | None = None,
+    depth: int | None = None,
+) -> list[WorkflowRun]:
     """Starts one run per payload with one insert (bulk manual runs of thousands of records)."""
     if depth is None:
         depth = parent_run.depth + 1 if parent_run else 1
@@ -58,10 +71,16 @@ def start_runs(version: WorkflowVersion, payloads: Iterable[dict], source: str =
     now = timezone.now()
     runs = [
         WorkflowRun(
-            id=uuid.uuid4(), workspace_id=workflow.workspace_id, workflow=workflow,
-            version=version, source=source, status=RunStatus.QUEUED,
-            trigger_payload=payload, started_by=started_by if getattr(started_by, "pk", None)
-            else None, parent_run=parent_run, depth=depth,
+            id=uuid.uuid4(),
+            workspace_id=workflow.workspace_id,
+            workflow=workflow,
+            version=version,
+            source=source,
+            status=RunStatus.QUEUED,
+            trigger_payload=payload,
+            started_by=started_by if getattr(started_by, "pk", None) else None,
+            parent_run=parent_run,
+            depth=depth,
             created_at=now + timedelta(microseconds=index),
         )
         for index, payload in enumerate(payloads)
@@ -132,6 +151,7 @@ def _drain_inline() -> None:
 
 # --- claiming and draining -------------------------------------------------------------------
 
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -145,11 +165,15 @@ def claim(owner: str, batch: int = CLAIM_BATCH) -> list:
         full = [
             row["workspace_id"]
             for row in WorkflowRun.objects.filter(status=RunStatus.RUNNING)
-            .values("workspace_id").annotate(n=Count("id")).filter(n__gte=cap)
+            .values("workspace_id")
+            .annotate(n=Count("id"))
+            .filter(n__gte=cap)
         ]
-        queued = WorkflowRun.objects.filter(status=RunStatus.QUEUED).exclude(
-            workspace_id__in=full
-        ).order_by("created_at")
+        queued = (
+            WorkflowRun.objects.filter(status=RunStatus.QUEUED)
+            .exclude(workspace_id__in=full)
+            .order_by("created_at")
+        )
         if connection.vendor == "postgresql":
             queued = queued.select_for_update(skip_locked=True, of=("self",))
         candidates = list(queued.values_list("id", "workspace_id")[: batch * 4])
@@ -158,11 +182,16 @@ def claim(owner: str, batch: int = CLAIM_BATCH) -> list:
         workspaces = sorted({ws for _, ws in candidates})
         if connection.vendor == "postgresql":
             # Serialises claims per workspace so two workers cannot both fill the last slot.
-            list(Workspace.objects.select_for_update().filter(id__in=workspaces)
-                 .values_list("id", flat=True))
+            list(
+                Workspace.objects.select_for_update()
+                .filter(id__in=workspaces)
+                .values_list("id", flat=True)
+            )
         running = dict(
             WorkflowRun.objects.filter(workspace_id__in=workspaces, status=RunStatus.RUNNING)
-            .values("workspace_id").annotate(n=Count("id")).values_list("workspace_id", "n")
+            .values("workspace_id")
+            .annotate(n=Count("id"))
+            .values_list("workspace_id", "n")
         )
         chosen = []
         for run_id, workspace_id in candidates:
@@ -172,7 +201,8 @@ def claim(owner: str, batch: int = CLAIM_BATCH) -> list:
                 if len(chosen) == batch:
                     break
         WorkflowRun.objects.filter(id__in=chosen, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, lease_owner=owner,
+            status=RunStatus.RUNNING,
+            lease_owner=owner,
             lease_expires_at=now + timedelta(seconds=settings.WORKFLOW_RUN_LEASE_SECONDS),
         )
         WorkflowRun.objects.filter(id__in=chosen, started_at__isnull=True).update(started_at=now)

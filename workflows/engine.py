@@ -165,12 +165,21 @@ class RunExecutor:
         handler = get_handler(step.get("type"))
         self.steps_executed += 1
         if self.steps_executed > MAX_STEPS_PER_RUN:
-            self.record_failure(step, scope, None, 1, timezone.now(),
-                                f"A run executes at most {MAX_STEPS_PER_RUN:,} steps.")
+            self.record_failure(
+                step,
+                scope,
+                None,
+                1,
+                timezone.now(),
+                f"A run executes at most {MAX_STEPS_PER_RUN:,} steps.",
+            )
             raise RunFailed(f"Step '{step_id}': the run went over {MAX_STEPS_PER_RUN:,} steps.")
         stored = self.stored.get((step_id, scope))
-        if stored and stored.status in (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED,
-                                        StepRun.Status.FAILED):
+        if stored and stored.status in (
+            StepRun.Status.SUCCEEDED,
+            StepRun.Status.SKIPPED,
+            StepRun.Status.FAILED,
+        ):
             steps_data[step_id] = stored.output
             return handler.next_steps(step, stored.output), stored.output
         if getattr(handler, "loops", False):
@@ -200,8 +209,16 @@ class RunExecutor:
             child_scope = f"{scope}.{index}" if scope else str(index)
             results.append(self.run_scope(step["id"], child_scope, inner))
         output = {"count": len(items), "results": results}
-        self.record(step, scope, StepRun.Status.SUCCEEDED, {"items": len(items)}, output,
-                    attempts=1, started_at=started, buffered=True)
+        self.record(
+            step,
+            scope,
+            StepRun.Status.SUCCEEDED,
+            {"items": len(items)},
+            output,
+            attempts=1,
+            started_at=started,
+            buffered=True,
+        )
         return output
 
     def run_attempts(self, step, handler: StepHandler, scope, steps_data, stored):
@@ -217,8 +234,16 @@ class RunExecutor:
                 result = self.run_once(step, handler, ctx, scope, step_input)
                 return result
             except Park as park:
-                self.record(step, scope, StepRun.Status.WAITING, step_input, park.output,
-                            attempts=attempt, started_at=started, finished=False)
+                self.record(
+                    step,
+                    scope,
+                    StepRun.Status.WAITING,
+                    step_input,
+                    park.output,
+                    attempts=attempt,
+                    started_at=started,
+                    finished=False,
+                )
                 raise RunParked(park.resume_at) from None
             except (RunCancelled, LeaseLost, RunParked, RunFailed):
                 raise
@@ -229,18 +254,33 @@ class RunExecutor:
                 if attempt <= retries and not isinstance(error, LimitExceeded | IntegrityError):
                     delay = backoff * (2 ** (attempt - 1))
                     if delay > INLINE_BACKOFF_SECONDS:
-                        self.record(step, scope, StepRun.Status.WAITING, step_input,
-                                    {"retry_at": (timezone.now() + timedelta(seconds=delay))
-                                     .isoformat()}, attempts=attempt, started_at=started,
-                                    error=message, finished=False)
+                        self.record(
+                            step,
+                            scope,
+                            StepRun.Status.WAITING,
+                            step_input,
+                            {"retry_at": (timezone.now() + timedelta(seconds=delay)).isoformat()},
+                            attempts=attempt,
+                            started_at=started,
+                            error=message,
+                            finished=False,
+                        )
                         raise RunParked(timezone.now() + timedelta(seconds=delay)) from None
                     time.sleep(delay)
                     attempt += 1
                     continue
                 if on_error.get("continue"):
                     output = {"error": message}
-                    self.record(step, scope, StepRun.Status.FAILED, step_input, output,
-                                attempts=attempt, started_at=started, error=message)
+                    self.record(
+                        step,
+                        scope,
+                        StepRun.Status.FAILED,
+                        step_input,
+                        output,
+                        attempts=attempt,
+                        started_at=started,
+                        error=message,
+                    )
                     return StepResult(output, next=list(step.get("next") or []))
                 self.record_failure(step, scope, step_input, attempt, started, message)
                 raise RunFailed(f"Step '{step['id']}' failed: {message}") from None
@@ -261,21 +301,32 @@ class RunExecutor:
         return stored.attempts + 1, started
 
     def run_once(self, step, handler: StepHandler, ctx: StepContext, scope, step_input):
-        token = runtime.enter_step(runtime.RunningStep(str(self.run.pk), self.run.depth, step["id"]))
+        token = runtime.enter_step(
+            runtime.RunningStep(str(self.run.pk), self.run.depth, step["id"])
+        )
         try:
             if handler.slow:
-                self.record(step, scope, StepRun.Status.RUNNING, step_input, None,
-                            attempts=ctx.attempt, started_at=ctx.started_at, finished=False)
-                self.renew_lease(extra=float(ctx.settings.get("timeout_s") or 0)
-                                 + float(ctx.settings.get("timeout_ms") or 0) / 1000)
+                self.record(
+                    step,
+                    scope,
+                    StepRun.Status.RUNNING,
+                    step_input,
+                    None,
+                    attempts=ctx.attempt,
+                    started_at=ctx.started_at,
+                    finished=False,
+                )
+                self.renew_lease(
+                    extra=float(ctx.settings.get("timeout_s") or 0)
+                    + float(ctx.settings.get("timeout_ms") or 0) / 1000
+                )
             if handler.writes_records:
                 with transaction.atomic():
                     result = handler.execute(ctx)
                     self.record_result(step, scope, step_input, result, ctx)
             else:
                 result = handler.execute(ctx)
-                self.record_result(step, scope, step_input, result, ctx,
-                                   buffered=not handler.slow)
+                self.record_result(step, scope, step_input, result, ctx, buffered=not handler.slow)
         finally:
             runtime.leave_step(token)
         if handler.slow:
@@ -284,19 +335,38 @@ class RunExecutor:
 
     def record_result(self, step, scope, step_input, result, ctx, buffered=False):
         output = result.output if isinstance(result, StepResult) else result
-        notices = (runtime.current_step().notices if runtime.current_step() else [])
+        notices = runtime.current_step().notices if runtime.current_step() else []
         if notices and isinstance(output, dict):
             output = {**output, "notices": notices}
             if isinstance(result, StepResult):
                 result.output = output
-        status = (StepRun.Status.SKIPPED if isinstance(result, StepResult) and result.skipped
-                  else StepRun.Status.SUCCEEDED)
-        self.record(step, scope, status, step_input, output, attempts=ctx.attempt,
-                    started_at=ctx.started_at, buffered=buffered)
+        status = (
+            StepRun.Status.SKIPPED
+            if isinstance(result, StepResult) and result.skipped
+            else StepRun.Status.SUCCEEDED
+        )
+        self.record(
+            step,
+            scope,
+            status,
+            step_input,
+            output,
+            attempts=ctx.attempt,
+            started_at=ctx.started_at,
+            buffered=buffered,
+        )
 
     def record_failure(self, step, scope, step_input, attempts, started, message):
-        self.record(step, scope, StepRun.Status.FAILED, step_input, None, attempts=attempts,
-                    started_at=started, error=message)
+        self.record(
+            step,
+            scope,
+            StepRun.Status.FAILED,
+            step_input,
+            None,
+            attempts=attempts,
+            started_at=started,
+            error=message,
+        )
 
     # --- data the steps see ----------------------------------------------------------------
 
@@ -306,7 +376,10 @@ class RunExecutor:
         run = self.run
         return {
             "trigger": run.trigger_payload or {},
-            "run": {"id": str(run.pk), "started_at": (run.started_at or timezone.now()).isoformat()},
+            "run": {
+                "id": str(run.pk),
+                "started_at": (run.started_at or timezone.now()).isoformat(),
+            },
             "workspace": {"name": run.workspace.name, "slug": run.workspace.slug},
             "secrets": SecretsView(run.workspace, used=self.secret_values),
             "now": timezone.now().isoformat(),
@@ -315,8 +388,14 @@ class RunExecutor:
     def context(self, step, scope, steps_data, attempt, started) -> StepContext:
         data = {**self.base_data, "steps": steps_data, "now": timezone.now().isoformat()}
         return StepContext(
-            run=self.run, workspace=self.run.workspace, step=step, data=data, scope=scope,
-            attempt=attempt, started_at=started, secret_values=self.secret_values,
+            run=self.run,
+            workspace=self.run.workspace,
+            step=step,
+            data=data,
+            scope=scope,
+            attempt=attempt,
+            started_at=started,
+            secret_values=self.secret_values,
         )
 
     def display_input(self, step, ctx: StepContext):
@@ -332,12 +411,25 @@ class RunExecutor:
             "pk", "step_id", "scope", "status", "output", "attempts", "started_at", "sequence"
         )
         for pk, step_id, scope, status, output, attempts, started_at, sequence in rows:
-            self.stored[(step_id, scope)] = StoredStep(pk, status, output, attempts, started_at,
-                                                       sequence)
+            self.stored[(step_id, scope)] = StoredStep(
+                pk, status, output, attempts, started_at, sequence
+            )
             self.sequence = max(self.sequence, sequence)
 
-    def record(self, step, scope, status, step_input, output, *, attempts, started_at,
-               error="", finished=True, buffered=False) -> None:
+    def record(
+        self,
+        step,
+        scope,
+        status,
+        step_input,
+        output,
+        *,
+        attempts,
+        started_at,
+        error="",
+        finished=True,
+        buffered=False,
+    ) -> None:
         from .secrets import mask
 
         key = (step["id"], scope)
@@ -357,9 +449,16 @@ class RunExecutor:
             existing.status, existing.output, existing.attempts = status, output, attempts
             return
         self.sequence += 1
-        row = StepRun(run=self.run, step_id=step["id"], scope=scope, name=step.get("name") or "",
-                      type=step.get("type") or "", sequence=self.sequence,
-                      iteration=int(scope.rsplit(".", 1)[-1]) if scope else None, **values)
+        row = StepRun(
+            run=self.run,
+            step_id=step["id"],
+            scope=scope,
+            name=step.get("name") or "",
+            type=step.get("type") or "",
+            sequence=self.sequence,
+            iteration=int(scope.rsplit(".", 1)[-1]) if scope else None,
+            **values,
+        )
         self.stored[key] = StoredStep(None, status, output, attempts, started_at, self.sequence)
         self.buffer.append(row)
         if not buffered:
@@ -410,8 +509,12 @@ class RunExecutor:
         with transaction.atomic():
             self.flush()
             updated = WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
-                status=status, finished_at=timezone.now(), error=mask(error, self.secret_values),
-                lease_owner="", lease_expires_at=None, resume_at=None,
+                status=status,
+                finished_at=timezone.now(),
+                error=mask(error, self.secret_values),
+                lease_owner="",
+                lease_expires_at=None,
+                resume_at=None,
             )
         if status == RunStatus.CANCELLED:
             cancel_pending_forms(self.run)
@@ -422,7 +525,9 @@ class RunExecutor:
         with transaction.atomic():
             self.flush()
             WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
-                status=RunStatus.WAITING, resume_at=resume_at, lease_owner="",
+                status=RunStatus.WAITING,
+                resume_at=resume_at,
+                lease_owner="",
                 lease_expires_at=None,
             )
         self.run.status = RunStatus.WAITING
@@ -457,7 +562,10 @@ def execute_claimed_run(run_id, owner: str) -> str:
     except Exception as error:  # noqa: BLE001 - the worker must survive any run
         logger.exception("Run %s crashed the executor", run_id)
         WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(),
-            error=f"Internal error: {type(error).__name__}", lease_owner="", lease_expires_at=None,
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error=f"Internal error: {type(error).__name__}",
+            lease_owner="",
+            lease_expires_at=None,
         )
         return RunStatus.FAILED

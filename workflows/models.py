@@ -75,7 +75,8 @@ class WorkflowVersion(models.Model):
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["workflow", "number"], condition=Q(number__isnull=False),
+                fields=["workflow", "number"],
+                condition=Q(number__isnull=False),
                 name="version_number_unique",
             ),
             models.UniqueConstraint(
@@ -190,7 +191,9 @@ class StepRun(models.Model):
     class Meta:
         ordering = ["run", "sequence"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "step_id", "scope"], name="one_step_run_per_scope")
+            models.UniqueConstraint(
+                fields=["run", "step_id", "scope"], name="one_step_run_per_scope"
+            )
         ]
 
     def __str__(self) -> str:

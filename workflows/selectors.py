@@ -29,16 +29,16 @@ def runs_in(workspace, workflow=None, status: str = "", source: str = ""):
 
 def runs_for_record(workspace, record, limit: int = RECENT_RUNS) -> list[WorkflowRun]:
     """Runs whose trigger was about this record (record triggers, manual runs, date triggers)."""
-    return list(
-        runs_in(workspace).filter(trigger_payload__record__id=str(record.pk))[:limit]
-    )
+    return list(runs_in(workspace).filter(trigger_payload__record__id=str(record.pk))[:limit])
 
 
 def manual_workflows_for(workspace, object_name: str):
     """Active workflows a person can start by hand on records of `object_name`."""
     return Workflow.objects.filter(
-        workspace=workspace, status=Workflow.Status.ACTIVE,
-        versions__status="active", versions__trigger_type="manual",
+        workspace=workspace,
+        status=Workflow.Status.ACTIVE,
+        versions__status="active",
+        versions__trigger_type="manual",
         versions__trigger_object=object_name,
     ).order_by("name")
 
@@ -51,7 +51,9 @@ def run_progress(workspace, run_ids) -> dict[str, int]:
     """How many of the given runs are in each status, for bulk-run progress."""
     counts = dict(
         WorkflowRun.objects.filter(workspace=workspace, pk__in=run_ids)
-        .values_list("status").annotate(n=Count("id")).values_list("status", "n")
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
     )
     total = sum(counts.values())
     finished = sum(counts.get(s, 0) for s in WorkflowRun.FINISHED)

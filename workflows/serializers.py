@@ -19,8 +19,18 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Workflow
-        fields = ["id", "name", "description", "status", "active_version", "has_draft",
-                  "webhook_url", "webhook_secret", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "status",
+            "active_version",
+            "has_draft",
+            "webhook_url",
+            "webhook_secret",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["id", "status", "created_at", "updated_at"]
 
     def _versions(self, workflow) -> list[WorkflowVersion]:
@@ -59,8 +69,20 @@ class VersionSerializer(serializers.ModelSerializer):
 class StepRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = StepRun
-        fields = ["step_id", "name", "type", "status", "input", "output", "error", "attempts",
-                  "iteration", "scope", "started_at", "finished_at"]
+        fields = [
+            "step_id",
+            "name",
+            "type",
+            "status",
+            "input",
+            "output",
+            "error",
+            "attempts",
+            "iteration",
+            "scope",
+            "started_at",
+            "finished_at",
+        ]
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -68,8 +90,19 @@ class RunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = WorkflowRun
-        fields = ["id", "workflow", "version", "status", "source", "depth", "created_at",
-                  "started_at", "finished_at", "error", "retry_of"]
+        fields = [
+            "id",
+            "workflow",
+            "version",
+            "status",
+            "source",
+            "depth",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "error",
+            "retry_of",
+        ]
 
     def get_version(self, run) -> int | None:
         return run.version.number
@@ -87,8 +120,7 @@ class FormSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FormRequest
-        fields = ["id", "run", "title", "description", "fields", "assignee", "status",
-                  "created_at"]
+        fields = ["id", "run", "title", "description", "fields", "assignee", "status", "created_at"]
 
     def get_assignee(self, form) -> str | None:
         return form.assignee.email if form.assignee else None

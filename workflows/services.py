@@ -56,8 +56,9 @@ def create_workflow(workspace, name: str, user=None, graph: dict | None = None) 
     name = (name or "").strip()
     if not name:
         raise WorkflowError("A workflow needs a name.")
-    workflow = Workflow.objects.create(workspace=workspace, name=name[:200],
-                                       created_by=user if getattr(user, "pk", None) else None)
+    workflow = Workflow.objects.create(
+        workspace=workspace, name=name[:200], created_by=user if getattr(user, "pk", None) else None
+    )
     graph = graph if graph is not None else empty_graph()
     check_graph_shape(graph)
     WorkflowVersion.objects.create(workflow=workflow, graph=graph)
@@ -77,7 +78,12 @@ def rename_workflow(workflow: Workflow, name: str) -> Workflow:
 def save_draft(workflow: Workflow, graph: dict) -> WorkflowVersion:
     """Stores `graph` as the draft, creating the draft if there is none."""
     check_graph_shape(graph)
-    draft = versions_of(workflow).select_for_update().filter(status=WorkflowVersion.Status.DRAFT).first()
+    draft = (
+        versions_of(workflow)
+        .select_for_update()
+        .filter(status=WorkflowVersion.Status.DRAFT)
+        .first()
+    )
     if draft is None:
         draft = WorkflowVersion(workflow=workflow)
     draft.graph = graph
@@ -125,9 +131,12 @@ def publish(workflow: Workflow, user=None) -> WorkflowVersion:
 
 @transaction.atomic
 def activate(workflow: Workflow) -> Workflow:
-    version = versions_of(workflow).filter(
-        status__in=[WorkflowVersion.Status.ACTIVE, WorkflowVersion.Status.DEACTIVATED]
-    ).order_by("-number").first()
+    version = (
+        versions_of(workflow)
+        .filter(status__in=[WorkflowVersion.Status.ACTIVE, WorkflowVersion.Status.DEACTIVATED])
+        .order_by("-number")
+        .first()
+    )
     if version is None:
         raise WorkflowError("Publish a version before activating the workflow.")
     version.status = WorkflowVersion.Status.ACTIVE
@@ -161,8 +170,12 @@ def restore_version(workflow: Workflow, number: int) -> WorkflowVersion:
 @transaction.atomic
 def duplicate_workflow(workflow: Workflow, user=None) -> Workflow:
     source = workflow.draft or workflow.active_version or versions_of(workflow).first()
-    return create_workflow(workflow.workspace, f"{workflow.name} (copy)", user=user,
-                           graph=source.graph if source else None)
+    return create_workflow(
+        workflow.workspace,
+        f"{workflow.name} (copy)",
+        user=user,
+        graph=source.graph if source else None,
+    )
 
 
 @transaction.atomic
@@ -175,14 +188,20 @@ def delete_workflow(workflow: Workflow) -> None:
 
 # --- starting runs ---------------------------------------------------------------------------
 
+
 def user_payload(user) -> dict | None:
     if not getattr(user, "pk", None):
         return None
     return {"id": user.pk, "email": user.email, "name": user.get_full_name() or user.email}
 
 
-def start_manual_runs(workflow: Workflow, user=None, record_ids=None, payload=None,
-                      source: str = WorkflowRun.Source.MANUAL) -> list[WorkflowRun]:
+def start_manual_runs(
+    workflow: Workflow,
+    user=None,
+    record_ids=None,
+    payload=None,
+    source: str = WorkflowRun.Source.MANUAL,
+) -> list[WorkflowRun]:
     """Starts a manual workflow: one run per record (`single`), one run with all records
     (`bulk`), or one run with no record, each with the user and any given payload."""
     version = workflow.active_version if workflow.status == Workflow.Status.ACTIVE else None
@@ -191,8 +210,10 @@ def start_manual_runs(workflow: Workflow, user=None, record_ids=None, payload=No
     if version.trigger_type != "manual":
         raise WorkflowError("Only workflows with a manual trigger can be started by hand.")
     return dispatch.start_runs(
-        version, manual_payloads(version.graph, workflow.workspace, user, record_ids, payload),
-        source, started_by=user,
+        version,
+        manual_payloads(version.graph, workflow.workspace, user, record_ids, payload),
+        source,
+        started_by=user,
     )
 
 
@@ -239,14 +260,20 @@ def start_test_run(workflow: Workflow, payload: dict | None, user=None) -> Workf
 
 # --- run control -----------------------------------------------------------------------------
 
+
 def cancel_run(run: WorkflowRun) -> WorkflowRun:
     """A queued or waiting run stops at once; a running one after its current step."""
     if run.is_finished:
         raise WorkflowError(f"This run is already {run.status}.")
     stopped = WorkflowRun.objects.filter(
         pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.WAITING]
-    ).update(status=RunStatus.CANCELLED, finished_at=timezone.now(), error="Cancelled.",
-             resume_at=None, cancel_requested=True)
+    ).update(
+        status=RunStatus.CANCELLED,
+        finished_at=timezone.now(),
+        error="Cancelled.",
+        resume_at=None,
+        cancel_requested=True,
+    )
     if stopped:
         FormRequest.objects.filter(run=run, status=FormRequest.Status.PENDING).update(
             status=FormRequest.Status.CANCELLED
@@ -267,18 +294,37 @@ def retry_run(run: WorkflowRun, user=None) -> WorkflowRun:
     if run.status != RunStatus.FAILED:
         raise WorkflowError("Only a failed run can be retried.")
     new_run = WorkflowRun.objects.create(
-        workspace_id=run.workspace_id, workflow_id=run.workflow_id, version_id=run.version_id,
-        source=WorkflowRun.Source.RETRY, trigger_payload=run.trigger_payload, depth=run.depth,
-        started_by=user if getattr(user, "pk", None) else None, retry_of=run,
+        workspace_id=run.workspace_id,
+        workflow_id=run.workflow_id,
+        version_id=run.version_id,
+        source=WorkflowRun.Source.RETRY,
+        trigger_payload=run.trigger_payload,
+        depth=run.depth,
+        started_by=user if getattr(user, "pk", None) else None,
+        retry_of=run,
     )
     kept = [
-        StepRun(run=new_run, step_id=s.step_id, scope=s.scope, iteration=s.iteration,
-                sequence=s.sequence, name=s.name, type=s.type, status=s.status, input=s.input,
-                output=s.output, error=s.error, attempts=s.attempts, started_at=s.started_at,
-                finished_at=s.finished_at)
+        StepRun(
+            run=new_run,
+            step_id=s.step_id,
+            scope=s.scope,
+            iteration=s.iteration,
+            sequence=s.sequence,
+            name=s.name,
+            type=s.type,
+            status=s.status,
+            input=s.input,
+            output=s.output,
+            error=s.error,
+            attempts=s.attempts,
+            started_at=s.started_at,
+            finished_at=s.finished_at,
+        )
         for s in run.steps.all()
         if s.status in (StepRun.Status.SUCCEEDED, StepRun.Status.SKIPPED)
-        or (s.status == StepRun.Status.FAILED and isinstance(s.output, dict) and "error" in s.output)
+        or (
+            s.status == StepRun.Status.FAILED and isinstance(s.output, dict) and "error" in s.output
+        )
     ]
     StepRun.objects.bulk_create(kept)
     dispatch.kick()

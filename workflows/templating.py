@@ -26,9 +26,7 @@ def parse_path(path: str) -> list[str]:
             f"'{{{{{path}}}}}' is not a data path: use names and list indexes joined by dots."
         )
     if parts[0] not in ROOTS:
-        raise TemplateError(
-            f"'{{{{{path}}}}}' must start with one of: {', '.join(ROOTS)}."
-        )
+        raise TemplateError(f"'{{{{{path}}}}}' must start with one of: {', '.join(ROOTS)}.")
     return parts
 
 

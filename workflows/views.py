@@ -44,7 +44,10 @@ def _workflow(request, pk) -> Workflow:
 def _run(request, pk) -> WorkflowRun:
     return get_object_or_404(
         WorkflowRun.objects.filter(workspace=request.workspace).select_related(
-            "workflow", "version", "started_by"), pk=pk)
+            "workflow", "version", "started_by"
+        ),
+        pk=pk,
+    )
 
 
 def _page(request, queryset):
@@ -53,12 +56,14 @@ def _page(request, queryset):
 
 # --- workflows -------------------------------------------------------------------------------
 
+
 @member_required
 def workflow_list(request):
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
     workflows = selectors.workflows_in(request.workspace, search, status).prefetch_related(
-        "versions")
+        "versions"
+    )
     context = {"page": _page(request, workflows), "search": search, "status": status}
     template = "workflows/_workflow_table.html" if request.htmx else "workflows/list.html"
     return render(request, template, context)
@@ -68,8 +73,9 @@ def workflow_list(request):
 @require_POST
 def workflow_create(request):
     try:
-        workflow = services.create_workflow(request.workspace, request.POST.get("name", ""),
-                                            user=request.user)
+        workflow = services.create_workflow(
+            request.workspace, request.POST.get("name", ""), user=request.user
+        )
     except services.WorkflowError as error:
         messages.error(request, str(error))
         return redirect("workflow-list")
@@ -82,8 +88,11 @@ def workflow_detail(request, pk):
     workflow = _workflow(request, pk)
     tab = request.GET.get("tab", "draft")
     draft = workflow.draft
-    versions = WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False) \
-        .select_related("published_by").order_by("-number")
+    versions = (
+        WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False)
+        .select_related("published_by")
+        .order_by("-number")
+    )
     latest = versions.first()
     active = workflow.active_version
     shown = draft or active or latest
@@ -143,8 +152,12 @@ def _lifecycle(request, pk, action, done: str):
 @manager_required
 @require_POST
 def workflow_publish(request, pk):
-    return _lifecycle(request, pk, lambda w: services.publish(w, request.user),
-                      "Published “{name}”: the new version is active.")
+    return _lifecycle(
+        request,
+        pk,
+        lambda w: services.publish(w, request.user),
+        "Published “{name}”: the new version is active.",
+    )
 
 
 @manager_required
@@ -156,8 +169,12 @@ def workflow_activate(request, pk):
 @manager_required
 @require_POST
 def workflow_deactivate(request, pk):
-    return _lifecycle(request, pk, services.deactivate,
-                      "“{name}” is inactive; runs in flight finish on their version.")
+    return _lifecycle(
+        request,
+        pk,
+        services.deactivate,
+        "“{name}” is inactive; runs in flight finish on their version.",
+    )
 
 
 @manager_required
@@ -169,8 +186,12 @@ def workflow_discard_draft(request, pk):
 @manager_required
 @require_POST
 def workflow_restore(request, pk, number):
-    return _lifecycle(request, pk, lambda w: services.restore_version(w, number),
-                      f"Version {number} copied into the draft.")
+    return _lifecycle(
+        request,
+        pk,
+        lambda w: services.restore_version(w, number),
+        f"Version {number} copied into the draft.",
+    )
 
 
 @manager_required
@@ -227,19 +248,28 @@ def workflow_run(request, pk):
 
 # --- runs ------------------------------------------------------------------------------------
 
+
 @member_required
 def run_list(request):
     workflow = None
     if request.GET.get("workflow"):
-        workflow = Workflow.objects.filter(workspace=request.workspace,
-                                           pk=_uuid(request.GET["workflow"])).first()
-    runs = selectors.runs_in(request.workspace, workflow, request.GET.get("status", ""),
-                             request.GET.get("source", ""))
-    context = {"page": _page(request, runs), "workflow": workflow,
-               "status": request.GET.get("status", ""), "source": request.GET.get("source", ""),
-               "statuses": WorkflowRun.Status.values, "sources": WorkflowRun.Source.values,
-               "progress": selectors.run_progress(request.workspace, runs.values("pk")[:10000])
-               if workflow else None}
+        workflow = Workflow.objects.filter(
+            workspace=request.workspace, pk=_uuid(request.GET["workflow"])
+        ).first()
+    runs = selectors.runs_in(
+        request.workspace, workflow, request.GET.get("status", ""), request.GET.get("source", "")
+    )
+    context = {
+        "page": _page(request, runs),
+        "workflow": workflow,
+        "status": request.GET.get("status", ""),
+        "source": request.GET.get("source", ""),
+        "statuses": WorkflowRun.Status.values,
+        "sources": WorkflowRun.Source.values,
+        "progress": selectors.run_progress(request.workspace, runs.values("pk")[:10000])
+        if workflow
+        else None,
+    }
     template = "workflows/_run_table.html" if request.htmx else "workflows/runs.html"
     return render(request, template, context)
 
@@ -247,9 +277,12 @@ def run_list(request):
 @member_required
 def run_detail(request, pk):
     run = _run(request, pk)
-    context = {"run": run, "steps": selectors.run_steps(run),
-               "can_manage": request.membership.can_manage,
-               "emails": run.emails.all()[:50]}
+    context = {
+        "run": run,
+        "steps": selectors.run_steps(run),
+        "can_manage": request.membership.can_manage,
+        "emails": run.emails.all()[:50],
+    }
     template = "workflows/_run_steps.html" if request.htmx else "workflows/run.html"
     return render(request, template, context)
 
@@ -260,8 +293,12 @@ def run_cancel(request, pk):
     run = _run(request, pk)
     try:
         services.cancel_run(run)
-        messages.success(request, "Run cancelled." if run.status == "cancelled"
-                         else "The run stops after its current step.")
+        messages.success(
+            request,
+            "Run cancelled."
+            if run.status == "cancelled"
+            else "The run stops after its current step.",
+        )
     except services.WorkflowError as error:
         messages.error(request, str(error))
     return redirect("run-detail", pk=run.pk)
@@ -281,10 +318,12 @@ def run_retry(request, pk):
 
 # --- forms -----------------------------------------------------------------------------------
 
+
 @member_required
 def form_inbox(request):
     pending = forms.pending_forms_for(request.workspace, request.user).select_related(
-        "run__workflow")
+        "run__workflow"
+    )
     return render(request, "workflows/forms.html", {"forms": pending})
 
 
@@ -299,8 +338,11 @@ def form_submit(request, pk):
         messages.error(request, str(error))
     except forms.FormInvalid as error:
         if request.htmx:
-            return render(request, "workflows/_form_card.html",
-                          {"form": form, "errors": error.errors, "values": values})
+            return render(
+                request,
+                "workflows/_form_card.html",
+                {"form": form, "errors": error.errors, "values": values},
+            )
         messages.error(request, "Please fix the highlighted fields.")
     else:
         messages.success(request, f"Thanks: “{form.title}” submitted; its workflow goes on.")
@@ -322,4 +364,3 @@ def _uuid(value: str):
         return uuid.UUID(value)
     except ValueError:
         return None
-

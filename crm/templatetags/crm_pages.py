@@ -46,7 +46,7 @@ def user_name(user, fallback: str = "") -> str:
 
 @register.filter
 def ago(moment: datetime) -> str:
-    """"3 days ago": the largest unit only, as people say it."""
+    """ "3 days ago": the largest unit only, as people say it."""
     if timezone.now() - moment < timedelta(minutes=1):
         return "just now"
     return f"{timesince(moment, depth=1)} ago"
@@ -96,11 +96,15 @@ def _plain_value(record, name: str, model_field, value) -> SafeString:
     if name == "domain":
         return format_html(
             '<a class="external" href="https://{}" target="_blank" rel="noopener">{}</a>',
-            value, value,
+            value,
+            value,
         )
     if name == "linkedin":
-        return format_html('<a class="external" href="{}" target="_blank" rel="noopener">{}</a>',
-                           value, value.split("://", 1)[-1])
+        return format_html(
+            '<a class="external" href="{}" target="_blank" rel="noopener">{}</a>',
+            value,
+            value.split("://", 1)[-1],
+        )
     if name == "email":
         return format_html('<a href="mailto:{}">{}</a>', value, value)
     if name == "phone":
@@ -127,8 +131,7 @@ def _plain_value(record, name: str, model_field, value) -> SafeString:
 def _relation(value) -> SafeString:
     if isinstance(value, get_user_model()):
         name = member_label(value)
-        return format_html('<span class="person-chip">{}{}</span>', avatar(name, "avatar-sm"),
-                           name)
+        return format_html('<span class="person-chip">{}{}</span>', avatar(name, "avatar-sm"), name)
     return format_html('<a class="relation" href="{}">{}</a>', record_url(value), value)
 
 
@@ -208,7 +211,10 @@ def sort_link(context, obj, column: str) -> SafeString:
     arrow = ("↓" if descending else "↑") if active else ""
     return format_html(
         '<a class="sort{}" href="?{}">{}<span class="sort-arrow">{}</span></a>',
-        " sorted" if active else "", params.urlencode(), field_label(obj, column), arrow,
+        " sorted" if active else "",
+        params.urlencode(),
+        field_label(obj, column),
+        arrow,
     )
 
 
@@ -221,42 +227,45 @@ def nav_class(context, prefix: str) -> str:
 
 
 OBJECT_ICONS = {
-    "company": "building", "person": "users", "opportunity": "target",
-    "task": "check-square", "note": "file-text",
+    "company": "building",
+    "person": "users",
+    "opportunity": "target",
+    "task": "check-square",
+    "note": "file-text",
 }
 
 # Stroke icons in the style of Lucide (ISC licence), drawn on a 24x24 grid.
 ICONS = {
     "home": '<rect width="7" height="9" x="3" y="3" rx="1"/><rect width="7" height="5" x="14" '
-            'y="3" rx="1"/><rect width="7" height="9" x="14" y="12" rx="1"/><rect width="7" '
-            'height="5" x="3" y="16" rx="1"/>',
+    'y="3" rx="1"/><rect width="7" height="9" x="14" y="12" rx="1"/><rect width="7" '
+    'height="5" x="3" y="16" rx="1"/>',
     "building": '<path d="M6 22V4a2 2 0 0 1 2-2h8a2 2 0 0 1 2 2v18Z"/><path d="M6 12H4a2 2 0 0 '
-                '0-2 2v6a2 2 0 0 0 2 2h2"/><path d="M18 9h2a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2h-2"/>'
-                '<path d="M10 6h4M10 10h4M10 14h4M10 18h4"/>',
+    '0-2 2v6a2 2 0 0 0 2 2h2"/><path d="M18 9h2a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2h-2"/>'
+    '<path d="M10 6h4M10 10h4M10 14h4M10 18h4"/>',
     "users": '<path d="M16 21v-2a4 4 0 0 0-4-4H6a4 4 0 0 0-4 4v2"/><circle cx="9" cy="7" r="4"/>'
-             '<path d="M22 21v-2a4 4 0 0 0-3-3.87M16 3.13a4 4 0 0 1 0 7.75"/>',
+    '<path d="M22 21v-2a4 4 0 0 0-3-3.87M16 3.13a4 4 0 0 1 0 7.75"/>',
     "target": '<circle cx="12" cy="12" r="10"/><circle cx="12" cy="12" r="6"/>'
-              '<circle cx="12" cy="12" r="2"/>',
+    '<circle cx="12" cy="12" r="2"/>',
     "check-square": '<path d="m9 11 3 3L22 4"/><path d="M21 12v7a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2'
-                    ' 2 0 0 1 2-2h11"/>',
+    ' 2 0 0 1 2-2h11"/>',
     "file-text": '<path d="M14.5 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V7.5L14.5 2z"/>'
-                 '<path d="M14 2v6h6M16 13H8M16 17H8M10 9H8"/>',
+    '<path d="M14 2v6h6M16 13H8M16 17H8M10 9H8"/>',
     "workflow": '<rect width="8" height="8" x="3" y="3" rx="2"/><path d="M7 11v4a2 2 0 0 0 2 2h4"/>'
-                '<rect width="8" height="8" x="13" y="13" rx="2"/>',
+    '<rect width="8" height="8" x="13" y="13" rx="2"/>',
     "activity": '<path d="M22 12h-4l-3 9L9 3l-3 9H2"/>',
     "inbox": '<path d="M22 12h-6l-2 3h-4l-2-3H2"/><path d="M5.45 5.11 2 12v6a2 2 0 0 0 2 2h16a2 2 '
-             '0 0 0 2-2v-6l-3.45-6.89A2 2 0 0 0 16.76 4H7.24a2 2 0 0 0-1.79 1.11z"/>',
+    '0 0 0 2-2v-6l-3.45-6.89A2 2 0 0 0 16.76 4H7.24a2 2 0 0 0-1.79 1.11z"/>',
     "search": '<circle cx="11" cy="11" r="8"/><path d="m21 21-4.3-4.3"/>',
     "plus": '<path d="M5 12h14M12 5v14"/>',
     "log-out": '<path d="M9 21H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2h4"/><path d="m16 17 5-5-5-5M21 '
-               '12H9"/>',
+    '12H9"/>',
     "pencil": '<path d="M17 3a2.85 2.83 0 1 1 4 4L7.5 20.5 2 22l1.5-5.5Z"/>',
     "trash": '<path d="M3 6h18M19 6v14c0 1-1 2-2 2H7c-1 0-2-1-2-2V6M8 6V4c0-1 1-2 2-2h4c1 0 2 1 '
-             '2 2v2"/>',
+    '2 2v2"/>',
     "x": '<path d="M18 6 6 18M6 6l12 12"/>',
     "check": '<path d="M20 6 9 17l-5-5"/>',
     "calendar": '<rect width="18" height="18" x="3" y="4" rx="2"/>'
-                '<path d="M16 2v4M8 2v4M3 10h18"/>',
+    '<path d="M16 2v4M8 2v4M3 10h18"/>',
     "alert": '<circle cx="12" cy="12" r="10"/><path d="M12 8v4M12 16h.01"/>',
     "info": '<circle cx="12" cy="12" r="10"/><path d="M12 16v-4M12 8h.01"/>',
     "arrow-right": '<path d="M5 12h14M12 5l7 7-7 7"/>',
@@ -274,7 +283,9 @@ def icon(name: str, size: int = 16) -> SafeString:
         '<svg class="icon" width="{}" height="{}" viewBox="0 0 24 24" fill="none" '
         'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" '
         'aria-hidden="true">{}</svg>',
-        size, size, mark_safe(ICONS.get(name, "")),
+        size,
+        size,
+        mark_safe(ICONS.get(name, "")),
     )
 
 

@@ -1,6 +1,7 @@
 def test_create_and_list_people_with_an_api_key(api):
-    created = api.post("/api/v1/people/", {"first_name": "Ada", "email": "ada@example.com"},
-                       format="json")
+    created = api.post(
+        "/api/v1/people/", {"first_name": "Ada", "email": "ada@example.com"}, format="json"
+    )
     assert created.status_code == 201, created.content
     listed = api.get("/api/v1/people/?email=ada@example.com").json()
     assert listed["count"] == 1

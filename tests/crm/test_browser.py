@@ -15,8 +15,14 @@ from crm.models import Company, Note, Person  # noqa: E402
 from tests.conftest import make_user, make_workspace  # noqa: E402
 
 SCREENS = Path("/tmp/screens")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 PASSWORD = "browser-pw"
 
 
@@ -45,8 +51,13 @@ def logged_in_page(browser, live_server):
     workspace = make_workspace("acme", "Acme")
     make_user("ada@example.com", workspace=workspace, password=PASSWORD)
     for name, city in [("Northwind Analytics", "Lyon"), ("Bluebird Logistics", "Paris")]:
-        Company.objects.create(workspace=workspace, name=name, city=city,
-                               domain=name.split()[0].lower() + ".com", industry="Software")
+        Company.objects.create(
+            workspace=workspace,
+            name=name,
+            city=city,
+            domain=name.split()[0].lower() + ".com",
+            industry="Software",
+        )
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "ada@example.com")

@@ -17,6 +17,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 # --- Helpers ------------------------------------------------------------------------------
 
+
 def logged_in(client, workspace, email="owner@example.com", role=Role.OWNER):
     user = make_user(email, workspace=workspace, role=role)
     client.force_login(user)
@@ -44,12 +45,27 @@ def make_one_of_each(workspace) -> dict:
     opportunity = make_opportunity(
         workspace, amount=12000, stage="proposal", company=company, point_of_contact=person
     )
-    task = Task.objects.create(workspace=workspace, title="Call Ada", company=company,
-                               person=person, due_at=timezone.now() + timedelta(days=1))
-    note = Note.objects.create(workspace=workspace, title="Kick-off", body="Went well.",
-                               company=company, opportunity=opportunity)
-    return {"companies": company, "people": person, "opportunities": opportunity,
-            "tasks": task, "notes": note}
+    task = Task.objects.create(
+        workspace=workspace,
+        title="Call Ada",
+        company=company,
+        person=person,
+        due_at=timezone.now() + timedelta(days=1),
+    )
+    note = Note.objects.create(
+        workspace=workspace,
+        title="Kick-off",
+        body="Went well.",
+        company=company,
+        opportunity=opportunity,
+    )
+    return {
+        "companies": company,
+        "people": person,
+        "opportunities": opportunity,
+        "tasks": task,
+        "notes": note,
+    }
 
 
 def row_names(response) -> list[str]:
@@ -58,6 +74,7 @@ def row_names(response) -> list[str]:
 
 
 # --- Access -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/", "/companies/", "/people/new/", "/tasks/"])
 def test_anonymous_visitor_is_sent_to_the_login_page(client, path):
@@ -92,6 +109,7 @@ def test_a_user_without_a_workspace_is_told_so(client, db):
 
 
 # --- Every page renders -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("plural", PLURALS)
 def test_list_page_shows_the_workspace_records(client, workspace, plural):
@@ -135,10 +153,16 @@ def test_edit_page_shows_the_form_filled_in(client, workspace, plural):
 def test_every_page_has_the_navigation_bar(client, workspace):
     logged_in(client, workspace)
     html = client.get("/companies/").content.decode()
-    for label, href in [("Companies", "/companies/"), ("People", "/people/"),
-                        ("Opportunities", "/opportunities/"), ("Tasks", "/tasks/"),
-                        ("Notes", "/notes/"), ("Workflows", "/workflows/"), ("Runs", "/runs/"),
-                        ("Forms", "/forms/")]:
+    for label, href in [
+        ("Companies", "/companies/"),
+        ("People", "/people/"),
+        ("Opportunities", "/opportunities/"),
+        ("Tasks", "/tasks/"),
+        ("Notes", "/notes/"),
+        ("Workflows", "/workflows/"),
+        ("Runs", "/runs/"),
+        ("Forms", "/forms/"),
+    ]:
         assert f'href="{href}"' in html and label in html
     assert 'action="/accounts/logout/"' in html
     assert "X-CSRFToken" in html  # every HTMX request carries the CSRF token
@@ -162,6 +186,7 @@ def test_an_empty_list_invites_to_create_the_first_record(client, workspace):
 
 
 # --- Search, sort, filters, pages -----------------------------------------------------------
+
 
 def test_search_finds_companies_by_name_or_city(client, workspace):
     logged_in(client, workspace)
@@ -223,8 +248,9 @@ def test_filtering_tasks_by_status_and_by_overdue(client, workspace):
     logged_in(client, workspace)
     now = timezone.now()
     Task.objects.create(workspace=workspace, title="Late", due_at=now - timedelta(days=2))
-    Task.objects.create(workspace=workspace, title="Done late", status="done",
-                        due_at=now - timedelta(days=2))
+    Task.objects.create(
+        workspace=workspace, title="Done late", status="done", due_at=now - timedelta(days=2)
+    )
     Task.objects.create(workspace=workspace, title="Later", due_at=now + timedelta(days=20))
     assert row_names(client.get("/tasks/?status=done")) == ["Done late"]
     assert row_names(client.get("/tasks/?due=overdue")) == ["Late"]
@@ -254,14 +280,21 @@ def test_long_lists_are_paginated(client, workspace):
 
 # --- Create and edit ------------------------------------------------------------------------
 
+
 def test_creating_a_company_opens_its_page_with_a_message(client, workspace):
     user = logged_in(client, workspace)
-    response = client.post("/companies/new/", {"name": "Acorn", "employees": "40",
-                                               "tags": "saas, priority", "owner": user.pk})
+    response = client.post(
+        "/companies/new/",
+        {"name": "Acorn", "employees": "40", "tags": "saas, priority", "owner": user.pk},
+    )
     company = Company.objects.get(name="Acorn")
     assert response.status_code == 302 and response["Location"] == f"/companies/{company.pk}/"
     assert (company.employees, company.tags, company.owner, company.created_by) == (
-        40, ["saas", "priority"], user, user)
+        40,
+        ["saas", "priority"],
+        user,
+        user,
+    )
     page = client.get(response["Location"])
     assert "Company “Acorn” created." in page.content.decode()
 
@@ -296,8 +329,9 @@ def test_relation_selects_offer_only_the_workspace_records(client, workspace):
     logged_in(client, workspace)
     make_company(workspace, "Ours")
     make_company(make_workspace("other"), "Theirs")
-    field = next(f for f in client.get("/people/new/").context["form"].fields
-                 if f.name == "company")
+    field = next(
+        f for f in client.get("/people/new/").context["form"].fields if f.name == "company"
+    )
     assert [label for _, label in field.choices] == ["Ours"]
 
 
@@ -325,8 +359,9 @@ def test_the_new_form_starts_with_the_company_from_the_link(client, workspace):
 def test_editing_a_company_saves_the_changes(client, workspace):
     logged_in(client, workspace)
     company = make_company(workspace, "Old name", employees=10, ideal_customer=True)
-    response = client.post(f"/companies/{company.pk}/edit/",
-                           {"name": "New name", "employees": "", "city": "Lyon"})
+    response = client.post(
+        f"/companies/{company.pk}/edit/", {"name": "New name", "employees": "", "city": "Lyon"}
+    )
     assert response.status_code == 302
     company.refresh_from_db()
     assert (company.name, company.employees, company.city) == ("New name", None, "Lyon")
@@ -343,6 +378,7 @@ def test_editing_with_bad_input_keeps_the_record_unchanged(client, workspace):
 
 
 # --- Delete ---------------------------------------------------------------------------------
+
 
 def test_deleting_asks_first_then_deletes_with_its_tasks_and_notes(client, workspace):
     logged_in(client, workspace)
@@ -386,6 +422,7 @@ def test_the_list_page_wraps_the_table_in_the_bulk_actions_form(client, workspac
 
 # --- Workspace isolation ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("suffix", ["", "edit/", "delete/"])
 def test_another_workspaces_record_answers_404(client, workspace, suffix):
     logged_in(client, workspace)
@@ -412,6 +449,7 @@ def test_the_list_never_shows_another_workspaces_records(client, workspace):
 
 # --- Detail page: related records, inline notes and tasks -----------------------------------
 
+
 def test_a_company_page_lists_its_people_and_opportunities(client, workspace):
     logged_in(client, workspace)
     records = make_one_of_each(workspace)
@@ -433,13 +471,14 @@ def test_an_opportunity_page_links_its_company_and_contact(client, workspace):
 def test_adding_a_note_with_htmx_answers_the_notes_fragment(client, workspace):
     user = logged_in(client, workspace)
     company = make_company(workspace)
-    response = client.post(f"/companies/{company.pk}/notes/",
-                           {"title": "Called them", "body": "All good."}, **HTMX)
+    response = client.post(
+        f"/companies/{company.pk}/notes/", {"title": "Called them", "body": "All good."}, **HTMX
+    )
     assert response.status_code == 200
     note = Note.objects.get()
     assert (note.company, note.created_by, note.body) == (company, user, "All good.")
     html = response.content.decode()
-    assert html.lstrip().startswith("<div id=\"notes-section\">") or 'id="notes-section"' in html
+    assert html.lstrip().startswith('<div id="notes-section">') or 'id="notes-section"' in html
     assert "Called them" in html and "Note added." in html  # the toast, out of band
     assert "<aside" not in html
 
@@ -455,9 +494,11 @@ def test_adding_a_note_without_a_title_shows_the_error_in_the_fragment(client, w
 def test_adding_a_task_links_it_to_the_person(client, workspace):
     user = logged_in(client, workspace)
     person = make_person(workspace)
-    client.post(f"/people/{person.pk}/tasks/",
-                {"title": "Send deck", "due_at": "2030-01-02T09:30", "assignee": str(user.pk)},
-                **HTMX)
+    client.post(
+        f"/people/{person.pk}/tasks/",
+        {"title": "Send deck", "due_at": "2030-01-02T09:30", "assignee": str(user.pk)},
+        **HTMX,
+    )
     task = Task.objects.get()
     assert (task.person, task.assignee, task.due_at.year) == (person, user, 2030)
 

@@ -20,17 +20,21 @@ def seed() -> str:
 
 
 def record_counts() -> dict[str, int]:
-    return {model.__name__: model.objects.count()
-            for model in (Company, Person, Opportunity, Task, Note)}
+    return {
+        model.__name__: model.objects.count()
+        for model in (Company, Person, Opportunity, Task, Note)
+    }
 
 
 def test_seed_demo_creates_acme_with_its_owner_and_two_more_members():
     seed()
     workspace = Workspace.objects.get(slug="acme")
-    roles = dict(Membership.objects.filter(workspace=workspace)
-                 .values_list("user__email", "role"))
-    assert roles == {"admin@example.com": "owner", "sam@example.com": "admin",
-                     "maria@example.com": "member"}
+    roles = dict(Membership.objects.filter(workspace=workspace).values_list("user__email", "role"))
+    assert roles == {
+        "admin@example.com": "owner",
+        "sam@example.com": "admin",
+        "maria@example.com": "member",
+    }
     assert authenticate(username="admin@example.com", password="admin") is not None
     assert authenticate(username="maria@example.com", password="demo") is not None
 

@@ -6,8 +6,14 @@ from workflows.models import WorkflowRun
 
 
 def step(step_id, step_type, settings=None, next=None, **extra):
-    return {"id": step_id, "name": step_id.replace("_", " ").title(), "type": step_type,
-            "settings": settings or {}, "next": next or [], **extra}
+    return {
+        "id": step_id,
+        "name": step_id.replace("_", " ").title(),
+        "type": step_type,
+        "settings": settings or {},
+        "next": next or [],
+        **extra,
+    }
 
 
 def graph(*steps, trigger=None, entry=None):

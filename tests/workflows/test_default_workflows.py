@@ -49,8 +49,10 @@ def use_workflow(api, name, graph=None):
     """Activates a default workflow (after pointing its graph elsewhere, when given)."""
     workflow = Workflow.objects.get(name=name)
     if graph is not None:
-        assert api.put(f"/api/v1/workflows/{workflow.pk}/draft/", graph,
-                       format="json").status_code == 200
+        assert (
+            api.put(f"/api/v1/workflows/{workflow.pk}/draft/", graph, format="json").status_code
+            == 200
+        )
         assert api.post(f"/api/v1/workflows/{workflow.pk}/publish/").status_code == 200
     else:
         assert api.post(f"/api/v1/workflows/{workflow.pk}/activate/").status_code == 200
@@ -62,8 +64,9 @@ def run_draft(api, workflow, payload) -> dict:
     if not workflow.draft:
         latest = workflow.versions.exclude(number=None).order_by("-number").first().number
         api.post(f"/api/v1/workflows/{workflow.pk}/versions/{latest}/restore/")
-    response = api.post(f"/api/v1/workflows/{workflow.pk}/test/", {"payload": payload},
-                        format="json")
+    response = api.post(
+        f"/api/v1/workflows/{workflow.pk}/test/", {"payload": payload}, format="json"
+    )
     assert response.status_code == 202, response.content
     return api.get(f"/api/v1/runs/{response.json()['run_id']}/").json()
 
@@ -71,8 +74,13 @@ def run_draft(api, workflow, payload) -> dict:
 def test_lead_capture_creates_the_person_a_task_and_emails_sales(api, workspace):
     defaults.install_default_workflows(workspace)
     workflow = Workflow.objects.get(name="Web-form lead capture")
-    body = {"email": "lea@example.com", "name": "Léa", "company": "Acme", "title": "CTO",
-            "message": "Call me"}
+    body = {
+        "email": "lea@example.com",
+        "name": "Léa",
+        "company": "Acme",
+        "title": "CTO",
+        "message": "Call me",
+    }
     run = run_draft(api, workflow, {"body": body})
     assert run["status"] == "completed", run["error"]
     lea = Person.objects.get(email="lea@example.com")
@@ -92,8 +100,11 @@ def test_enrichment_calls_the_api_with_the_secret_but_never_stores_it(api, works
     graph = copy.deepcopy(defaults.ENRICH_COMPANY)
     graph["steps"][0]["settings"]["url"] = peer.url("/echo")
     workflow = use_workflow(api, "Enrich new companies", graph)
-    run = run_draft(api, workflow, {
-        "record": {"id": "00000000-0000-0000-0000-000000000000", "domain": "acme.io"}})
+    run = run_draft(
+        api,
+        workflow,
+        {"record": {"id": "00000000-0000-0000-0000-000000000000", "domain": "acme.io"}},
+    )
     lookup = run["steps"][0]
     assert (lookup["output"] or {}).get("status") == 200, lookup["error"]
     assert lookup["output"]["body"]["headers"]["Authorization"] == "Bearer ***"
@@ -108,13 +119,28 @@ def test_won_opportunity_posts_the_invoice_and_tells_finance(api, workspace, pee
     graph["steps"][0]["settings"]["url"] = peer.url("/echo")
     workflow = use_workflow(api, "Won opportunity to invoice", graph)
     deal = Opportunity.objects.create(workspace=workspace, name="Big deal", amount=1200)
-    run = run_draft(api, workflow, {
-        "record": {"id": str(deal.pk), "name": "Big deal", "amount": 1200, "currency": "USD",
-                   "company_name": "Acme", "stage": "won"}})
+    run = run_draft(
+        api,
+        workflow,
+        {
+            "record": {
+                "id": str(deal.pk),
+                "name": "Big deal",
+                "amount": 1200,
+                "currency": "USD",
+                "company_name": "Acme",
+                "stage": "won",
+            }
+        },
+    )
     assert run["status"] == "completed", run["error"]
     sent = json.loads(run["steps"][0]["output"]["body"]["body"])
-    assert sent == {"customer": "Acme", "amount": 1200, "currency": "USD",
-                    "reference": str(deal.pk)}
+    assert sent == {
+        "customer": "Acme",
+        "amount": 1200,
+        "currency": "USD",
+        "reference": str(deal.pk),
+    }
     assert "invoice_ref" in Opportunity.objects.get(pk=deal.pk).custom
     assert mail.outbox[0].to == ["finance@example.com"]
 
@@ -130,20 +156,24 @@ def test_stale_reminder_adds_a_task_per_stale_open_opportunity(api, workspace):
     run = run_draft(api, workflow, {})
     assert run["status"] == "completed", run["error"]
     assert list(Task.objects.values_list("title", flat=True)) == [
-        "Stale: Sleepy has not moved in two weeks"]
+        "Stale: Sleepy has not moved in two weeks"
+    ]
 
 
 def test_qualify_by_form_saves_the_answers(api, workspace):
     defaults.install_default_workflows(workspace)
     workflow = use_workflow(api, "Qualify lead by form")
     lead = person(workspace, first_name="Ravi", last_name="Shah")
-    run_id = api.post(f"/api/v1/workflows/{workflow.pk}/run/", {"record_id": str(lead.pk)},
-                      format="json").json()["run_ids"][0]
+    run_id = api.post(
+        f"/api/v1/workflows/{workflow.pk}/run/", {"record_id": str(lead.pk)}, format="json"
+    ).json()["run_ids"][0]
     form = api.get("/api/v1/forms/").json()["results"][0]
     assert form["title"] == "Qualify Ravi Shah"
-    submitted = api.post(f"/api/v1/forms/{form['id']}/submit/", {"values": {
-        "budget": 20000, "timeline": "this quarter", "fit": True, "notes": "Keen"}},
-        format="json")
+    submitted = api.post(
+        f"/api/v1/forms/{form['id']}/submit/",
+        {"values": {"budget": 20000, "timeline": "this quarter", "fit": True, "notes": "Keen"}},
+        format="json",
+    )
     assert submitted.status_code == 200
     assert api.get(f"/api/v1/runs/{run_id}/").json()["status"] == "completed"
     lead.refresh_from_db()

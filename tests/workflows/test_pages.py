@@ -49,8 +49,9 @@ def test_creating_a_workflow_opens_its_draft(browser):
 
 def test_saving_bad_json_shows_the_error_and_keeps_the_draft(browser, workspace):
     workflow = services.create_workflow(workspace, "W", graph=MAKE_TASK)
-    response = browser.post(f"/workflows/{workflow.pk}/draft/", {"graph": "{oops"},
-                            HTTP_HX_REQUEST="true")
+    response = browser.post(
+        f"/workflows/{workflow.pk}/draft/", {"graph": "{oops"}, HTTP_HX_REQUEST="true"
+    )
     assert b"not valid JSON" in response.content
     assert workflow.draft.graph == MAKE_TASK
 
@@ -58,8 +59,9 @@ def test_saving_bad_json_shows_the_error_and_keeps_the_draft(browser, workspace)
 def test_saving_a_draft_shows_its_problems(browser, workspace):
     workflow = services.create_workflow(workspace, "W")
     bad = graph(step("a", "create_record", {"object": "planet"}))
-    response = browser.post(f"/workflows/{workflow.pk}/draft/", {"graph": json.dumps(bad)},
-                            HTTP_HX_REQUEST="true")
+    response = browser.post(
+        f"/workflows/{workflow.pk}/draft/", {"graph": json.dumps(bad)}, HTTP_HX_REQUEST="true"
+    )
     assert b"Unknown object" in response.content
     assert workflow.draft.graph == bad
 
@@ -117,29 +119,50 @@ def test_runs_list_filters_by_status(browser, workspace):
 
 
 def test_a_manual_run_from_a_record_selection(browser, workspace):
-    workflow = published(workspace, graph(
-        step("make", "create_record", {"object": "task", "values": {
-            "title": "{{trigger.record.first_name}}"}}),
-        trigger={"type": "manual", "settings": {"object": "person"}}))
+    workflow = published(
+        workspace,
+        graph(
+            step(
+                "make",
+                "create_record",
+                {"object": "task", "values": {"title": "{{trigger.record.first_name}}"}},
+            ),
+            trigger={"type": "manual", "settings": {"object": "person"}},
+        ),
+    )
     people = [person(workspace, first_name=n) for n in ("A", "B")]
-    response = browser.post(f"/workflows/{workflow.pk}/run/",
-                            {"record_ids": [str(p.pk) for p in people]})
+    response = browser.post(
+        f"/workflows/{workflow.pk}/run/", {"record_ids": [str(p.pk) for p in people]}
+    )
     assert response.status_code == 302 and "/runs/?workflow=" in response.url
     page = browser.get(response.url)
     assert b"2 of 2 runs finished" in page.content
 
 
 def test_the_record_page_lists_its_runs(browser, workspace):
-    workflow = published(workspace, graph(
-        step("make", "create_record", {"object": "task", "values": {"title": "t"}}),
-        trigger={"type": "manual", "settings": {"object": "person"}}), name="Greeter")
+    workflow = published(
+        workspace,
+        graph(
+            step("make", "create_record", {"object": "task", "values": {"title": "t"}}),
+            trigger={"type": "manual", "settings": {"object": "person"}},
+        ),
+        name="Greeter",
+    )
     ada = person(workspace)
     services.start_manual_runs(workflow, record_ids=[str(ada.pk)])
     assert b"Greeter" in browser.get(f"/people/{ada.pk}/").content
 
 
-FORM_GRAPH = graph(step("ask", "form", {"title": "Budget?", "fields": [
-    {"name": "budget", "label": "Budget", "type": "number", "required": True}]}))
+FORM_GRAPH = graph(
+    step(
+        "ask",
+        "form",
+        {
+            "title": "Budget?",
+            "fields": [{"name": "budget", "label": "Budget", "type": "number", "required": True}],
+        },
+    )
+)
 
 
 def test_the_forms_inbox_fills_a_form_and_resumes_its_run(browser, workspace):
@@ -174,8 +197,10 @@ async def test_the_run_view_streams_the_steps_over_a_websocket(settings):
 
     run, session = await setup()
     communicator = WebsocketCommunicator(
-        application, f"/ws/runs/{run.pk}/",
-        headers=[(b"cookie", f"sessionid={session}".encode()), (b"origin", b"http://testserver")])
+        application,
+        f"/ws/runs/{run.pk}/",
+        headers=[(b"cookie", f"sessionid={session}".encode()), (b"origin", b"http://testserver")],
+    )
     connected, _ = await communicator.connect()
     assert connected
     message = await communicator.receive_from(timeout=5)
@@ -200,7 +225,9 @@ async def test_the_run_socket_refuses_strangers():
 
     run, session = await setup()
     communicator = WebsocketCommunicator(
-        application, f"/ws/runs/{run.pk}/",
-        headers=[(b"cookie", f"sessionid={session}".encode()), (b"origin", b"http://testserver")])
+        application,
+        f"/ws/runs/{run.pk}/",
+        headers=[(b"cookie", f"sessionid={session}".encode()), (b"origin", b"http://testserver")],
+    )
     connected, _ = await communicator.connect()
     assert not connected

@@ -18,11 +18,17 @@ pytestmark = pytest.mark.django_db
 PASS = step("remind", "filter", {"when": {"all": []}})
 
 
-def date_workflow(workspace, obj="task", field="due_at", amount=1, unit="hours",
-                  direction="before"):
-    trigger = {"type": "date_relative", "settings": {
-        "object": obj, "field": field,
-        "offset": {"amount": amount, "unit": unit, "direction": direction}}}
+def date_workflow(
+    workspace, obj="task", field="due_at", amount=1, unit="hours", direction="before"
+):
+    trigger = {
+        "type": "date_relative",
+        "settings": {
+            "object": obj,
+            "field": field,
+            "offset": {"amount": amount, "unit": unit, "direction": direction},
+        },
+    }
     return published(workspace, graph(PASS, trigger=trigger))
 
 
@@ -33,8 +39,7 @@ def runs_of(workflow):
 def test_a_task_reminder_starts_one_run_when_its_due_time_comes(workspace):
     workflow = date_workflow(workspace)  # 1 hour before due_at
     start = timezone.now()
-    task = Task.objects.create(workspace=workspace, title="Call",
-                               due_at=start + timedelta(hours=2))
+    task = Task.objects.create(workspace=workspace, title="Call", due_at=start + timedelta(hours=2))
     assert fire_due_date_triggers(now=start + timedelta(minutes=30)) == 0
     assert fire_due_date_triggers(now=start + timedelta(hours=1, minutes=1)) == 1
     [run] = runs_of(workflow)
@@ -56,21 +61,18 @@ def test_each_due_time_fires_once_however_many_sweeps_see_it(workspace):
 def test_an_edited_date_fires_at_its_new_due_time_and_never_at_the_old(workspace):
     workflow = date_workflow(workspace)
     start = timezone.now()
-    task = Task.objects.create(workspace=workspace, title="Call",
-                               due_at=start + timedelta(hours=2))
+    task = Task.objects.create(workspace=workspace, title="Call", due_at=start + timedelta(hours=2))
     task.due_at = start + timedelta(hours=5)
     task.save()
     assert fire_due_date_triggers(now=start + timedelta(hours=1, minutes=1)) == 0
     assert fire_due_date_triggers(now=start + timedelta(hours=4, minutes=1)) == 1
-    assert runs_of(workflow)[0].trigger_payload["due"] == (
-        start + timedelta(hours=4)).isoformat()
+    assert runs_of(workflow)[0].trigger_payload["due"] == (start + timedelta(hours=4)).isoformat()
 
 
 def test_a_date_moved_after_it_fired_fires_again_at_the_new_time(workspace):
     workflow = date_workflow(workspace)
     start = timezone.now()
-    task = Task.objects.create(workspace=workspace, title="Call",
-                               due_at=start + timedelta(hours=2))
+    task = Task.objects.create(workspace=workspace, title="Call", due_at=start + timedelta(hours=2))
     fire_due_date_triggers(now=start + timedelta(hours=1, minutes=1))
     task.due_at = start + timedelta(hours=3)
     task.save()
@@ -101,8 +103,9 @@ def test_records_without_a_date_and_of_other_workspaces_are_ignored(workspace):
     date_workflow(workspace)
     start = timezone.now()
     Task.objects.create(workspace=workspace, title="No date")
-    Task.objects.create(workspace=make_workspace("other"), title="Theirs",
-                        due_at=start + timedelta(hours=2))
+    Task.objects.create(
+        workspace=make_workspace("other"), title="Theirs", due_at=start + timedelta(hours=2)
+    )
     assert fire_due_date_triggers(now=start + timedelta(hours=1, minutes=1)) == 0
 
 
@@ -111,4 +114,3 @@ def test_the_minute_sweep_fires_due_date_triggers(workspace):
     Task.objects.create(workspace=workspace, title="Now", due_at=timezone.now())
     tasks.sweep()
     assert len(runs_of(workflow)) == 1
-

@@ -14,13 +14,20 @@ from .helpers import graph, person, published, step
 
 pytestmark = pytest.mark.django_db
 
-MAKE_NOTE = step("note", "create_record", {"object": "note", "values": {
-    "title": "For {{trigger.record.first_name}}{{trigger.records.0.first_name}}"}})
+MAKE_NOTE = step(
+    "note",
+    "create_record",
+    {
+        "object": "note",
+        "values": {"title": "For {{trigger.record.first_name}}{{trigger.records.0.first_name}}"},
+    },
+)
 
 
 def manual_workflow(workspace, name="Qualify", first_step=MAKE_NOTE, **settings):
-    return published(workspace, graph(first_step, trigger={"type": "manual",
-                                                           "settings": settings}), name=name)
+    return published(
+        workspace, graph(first_step, trigger={"type": "manual", "settings": settings}), name=name
+    )
 
 
 def runs_of(workflow):
@@ -43,7 +50,10 @@ def test_single_mode_starts_one_run_per_selected_record(workspace, owner):
     runs = services.start_manual_runs(workflow, owner, [p.pk for p in people])
     assert len(runs) == 3
     assert [r.trigger_payload["record"]["first_name"] for r in runs_of(workflow)] == [
-        "Ada", "Bo", "Cy"]
+        "Ada",
+        "Bo",
+        "Cy",
+    ]
 
 
 def test_bulk_mode_starts_one_run_with_every_record(workspace, owner):
@@ -55,13 +65,15 @@ def test_bulk_mode_starts_one_run_with_every_record(workspace, owner):
     assert run.steps.get(step_id="note").output["record"]["title"] == "For Ada"
 
 
-def test_thousands_of_records_are_accepted_at_once_and_drain_under_the_cap(workspace, owner,
-                                                                          settings):
+def test_thousands_of_records_are_accepted_at_once_and_drain_under_the_cap(
+    workspace, owner, settings
+):
     settings.WORKFLOW_RUN_INLINE = False  # leave them queued, as a web request does
     settings.WORKFLOW_MAX_CONCURRENT_RUNS = 20
     workflow = manual_workflow(workspace, object="person")
-    Person.objects.bulk_create([Person(workspace=workspace, first_name=f"P{i}")
-                                for i in range(3000)])
+    Person.objects.bulk_create(
+        [Person(workspace=workspace, first_name=f"P{i}") for i in range(3000)]
+    )
     ids = list(Person.objects.values_list("pk", flat=True))
     with CaptureQueriesContext(connection) as queries:
         runs = services.start_manual_runs(workflow, owner, ids)
@@ -71,8 +83,7 @@ def test_thousands_of_records_are_accepted_at_once_and_drain_under_the_cap(works
     assert len(dispatch.claim("worker", batch=100)) == 20
 
 
-def test_a_record_list_offers_the_active_manual_workflows_of_its_object(client, workspace,
-                                                                        owner):
+def test_a_record_list_offers_the_active_manual_workflows_of_its_object(client, workspace, owner):
     for_people = manual_workflow(workspace, "Qualify lead", object="person")
     manual_workflow(workspace, "Enrich company", object="company")
     inactive = manual_workflow(workspace, "Old one", object="person")
@@ -91,14 +102,15 @@ def test_a_record_list_without_manual_workflows_shows_no_run_menu(client, worksp
     assert "Run workflow" not in client.get("/people/").content.decode()
 
 
-def test_a_member_runs_a_workflow_on_the_ticked_records_and_follows_its_progress(client,
-                                                                                 workspace):
+def test_a_member_runs_a_workflow_on_the_ticked_records_and_follows_its_progress(client, workspace):
     member = make_user("member@example.com", workspace, Role.MEMBER)
     workflow = manual_workflow(workspace, object="person")
     people = [person(workspace, first_name=name) for name in ("Ada", "Bo")]
     client.force_login(member)
-    response = client.post(f"/workflows/{workflow.pk}/run/",
-                           {"record_ids": [str(p.pk) for p in people], "next": "/people/"})
+    response = client.post(
+        f"/workflows/{workflow.pk}/run/",
+        {"record_ids": [str(p.pk) for p in people], "next": "/people/"},
+    )
     assert response.status_code == 302
     assert len(runs_of(workflow)) == 2
     progress = client.get(response["Location"]).content.decode()

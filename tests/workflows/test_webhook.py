@@ -30,8 +30,9 @@ def _fresh_rate_limit():
 
 
 def webhook_workflow(workspace, name="Lead capture", **settings):
-    return published(workspace, graph(PASS, trigger={"type": "webhook", "settings": settings}),
-                     name=name)
+    return published(
+        workspace, graph(PASS, trigger={"type": "webhook", "settings": settings}), name=name
+    )
 
 
 def url(workflow) -> str:
@@ -39,8 +40,7 @@ def url(workflow) -> str:
 
 
 def post_json(client, workflow, body, **headers):
-    return client.post(url(workflow), json.dumps(body), content_type="application/json",
-                       **headers)
+    return client.post(url(workflow), json.dumps(body), content_type="application/json", **headers)
 
 
 def signature(workflow, body: bytes) -> str:
@@ -54,10 +54,12 @@ def the_run(response) -> WorkflowRun:
 
 # --- 202 --------------------------------------------------------------------------------------
 
+
 def test_a_json_post_answers_202_once_the_run_is_stored(client, workspace):
     workflow = webhook_workflow(workspace)
-    response = post_json(client, workflow, {"email": "a@x.io"}, QUERY_STRING="src=form",
-                         HTTP_USER_AGENT="tests")
+    response = post_json(
+        client, workflow, {"email": "a@x.io"}, QUERY_STRING="src=form", HTTP_USER_AGENT="tests"
+    )
     assert response.status_code == 202
     run = the_run(response)
     assert run.workflow == workflow and run.source == WorkflowRun.Source.TRIGGER
@@ -69,8 +71,11 @@ def test_a_json_post_answers_202_once_the_run_is_stored(client, workspace):
 
 def test_a_form_post_gives_its_fields_as_the_body(client, workspace):
     workflow = webhook_workflow(workspace)
-    response = client.post(url(workflow), "email=a%40x.io&tag=a&tag=b",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        url(workflow),
+        "email=a%40x.io&tag=a&tag=b",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 202
     assert the_run(response).trigger_payload["body"] == {"email": "a@x.io", "tag": ["a", "b"]}
 
@@ -93,9 +98,15 @@ def test_a_get_webhook_reads_the_query(client, workspace):
 def test_auth_headers_never_reach_the_payload(client, workspace):
     workflow = webhook_workflow(workspace, auth="token")
     client.cookies["sessionid"] = "secret-session"
-    response = post_json(client, workflow, {}, HTTP_X_WORKFLOW_TOKEN=workflow.webhook_secret,
-                         HTTP_AUTHORIZATION="Bearer x", HTTP_X_SIGNATURE="sha256=00",
-                         HTTP_X_TRACE="t1")
+    response = post_json(
+        client,
+        workflow,
+        {},
+        HTTP_X_WORKFLOW_TOKEN=workflow.webhook_secret,
+        HTTP_AUTHORIZATION="Bearer x",
+        HTTP_X_SIGNATURE="sha256=00",
+        HTTP_X_TRACE="t1",
+    )
     headers = the_run(response).trigger_payload["headers"]
     assert headers["x-trace"] == "t1"
     assert not {"x-workflow-token", "authorization", "x-signature", "cookie"} & set(headers)
@@ -108,6 +119,7 @@ def test_no_csrf_token_is_needed(workspace):
 
 
 # --- refusals ---------------------------------------------------------------------------------
+
 
 def test_unparsable_json_answers_400(client, workspace):
     workflow = webhook_workflow(workspace)
@@ -167,22 +179,28 @@ def test_a_missing_or_wrong_signature_answers_401(client, workspace):
     body = b'{"amount": 10}'
     assert client.post(url(workflow), body, content_type="application/json").status_code == 401
     forged = signature(workflow, b'{"amount": 99999}')
-    response = client.post(url(workflow), body, content_type="application/json",
-                           HTTP_X_SIGNATURE=forged)
+    response = client.post(
+        url(workflow), body, content_type="application/json", HTTP_X_SIGNATURE=forged
+    )
     assert response.status_code == 401
 
 
 def test_a_valid_signature_of_the_raw_body_answers_202(client, workspace):
     workflow = webhook_workflow(workspace, auth="hmac")
     body = b'{"amount": 10}'
-    response = client.post(url(workflow), body, content_type="application/json",
-                           HTTP_X_SIGNATURE=signature(workflow, body))
+    response = client.post(
+        url(workflow),
+        body,
+        content_type="application/json",
+        HTTP_X_SIGNATURE=signature(workflow, body),
+    )
     assert response.status_code == 202
     assert the_run(response).trigger_payload["body"] == {"amount": 10}
 
 
-def test_calls_over_the_workspace_rate_limit_answer_429_with_retry_after(client, workspace,
-                                                                        settings):
+def test_calls_over_the_workspace_rate_limit_answer_429_with_retry_after(
+    client, workspace, settings
+):
     settings.WORKFLOW_WEBHOOK_RATE_LIMIT = 2
     first, second = webhook_workflow(workspace, "A"), webhook_workflow(workspace, "B")
     assert post_json(client, first, {}).status_code == 202
@@ -209,6 +227,7 @@ def test_the_rate_limit_window_is_a_clock_minute(settings):
 
 
 # --- secret rotation --------------------------------------------------------------------------
+
 
 def test_rotating_the_secret_makes_the_old_one_fail(client, workspace, api):
     workflow = webhook_workflow(workspace, auth="token")

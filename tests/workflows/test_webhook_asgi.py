@@ -37,10 +37,18 @@ def webhook_workflow(workspace, **settings):
 
 async def call(app, method: str, path: str, body: bytes = b"", headers: dict | None = None):
     """One HTTP request through an ASGI app: (status, headers, JSON body)."""
-    headers = {"content-type": "application/json", "content-length": str(len(body)),
-               **(headers or {})}
-    scope = {"type": "http", "method": method, "path": path, "query_string": b"a=1",
-             "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
+    headers = {
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+        **(headers or {}),
+    }
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": b"a=1",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+    }
     incoming = [{"type": "http.request", "body": body, "more_body": False}]
     sent = []
 
@@ -58,16 +66,24 @@ async def call(app, method: str, path: str, body: bytes = b"", headers: dict | N
 def test_the_intake_answers_202_with_the_committed_run(intake, workspace):
     workflow = webhook_workflow(workspace)
     status, headers, body = asyncio.run(
-        call(intake, "POST", f"/webhooks/{workflow.webhook_token}/", b'{"email": "a@x.io"}'))
+        call(intake, "POST", f"/webhooks/{workflow.webhook_token}/", b'{"email": "a@x.io"}')
+    )
     assert status == 202 and headers[b"content-type"] == b"application/json"
     run = WorkflowRun.objects.get(pk=body["run_id"])
     assert run.trigger_payload["body"] == {"email": "a@x.io"}
     assert run.trigger_payload["query"] == {"a": "1"}
 
 
-@pytest.mark.parametrize(("case", "status"), [
-    ("unknown token", 404), ("wrong method", 405), ("too large", 413), ("no token", 401),
-    ("bad json", 400)])
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [
+        ("unknown token", 404),
+        ("wrong method", 405),
+        ("too large", 413),
+        ("no token", 401),
+        ("bad json", 400),
+    ],
+)
 def test_the_intake_refuses_like_the_django_view(intake, workspace, case, status):
     workflow = webhook_workflow(workspace, auth="token")
     path = f"/webhooks/{workflow.webhook_token}/"
@@ -84,8 +100,7 @@ def test_the_intake_refuses_like_the_django_view(intake, workspace, case, status
     assert not WorkflowRun.objects.exists()
 
 
-def test_calls_arriving_together_are_stored_in_one_batch_each_once(intake, workspace,
-                                                                   monkeypatch):
+def test_calls_arriving_together_are_stored_in_one_batch_each_once(intake, workspace, monkeypatch):
     workflow = webhook_workflow(workspace)
     batches = []
     store = GroupCommitWriter.store
@@ -98,8 +113,9 @@ def test_calls_arriving_together_are_stored_in_one_batch_each_once(intake, works
 
     async def many():
         path = f"/webhooks/{workflow.webhook_token}/"
-        return await asyncio.gather(*[call(intake, "POST", path, b'{"n": %d}' % n)
-                                      for n in range(40)])
+        return await asyncio.gather(
+            *[call(intake, "POST", path, b'{"n": %d}' % n) for n in range(40)]
+        )
 
     answers = asyncio.run(many())
     assert {status for status, _, _ in answers} == {202}

@@ -27,22 +27,32 @@ STEPS = 5
 
 def worker_env() -> dict:
     """The environment of a worker process that uses this test's database."""
-    env = {**os.environ, "WORKFLOW_RUN_LEASE_SECONDS": "2", "Q_WORKERS": "2",
-           "DJANGO_SETTINGS_MODULE": "crm.settings"}
+    env = {
+        **os.environ,
+        "WORKFLOW_RUN_LEASE_SECONDS": "2",
+        "Q_WORKERS": "2",
+        "DJANGO_SETTINGS_MODULE": "crm.settings",
+    }
     db = connection.settings_dict
     if connection.vendor == "sqlite":
         env["SQLITE_PATH"] = db["NAME"]
         env.pop("DATABASE_URL", None)
     else:
-        env["DATABASE_URL"] = (f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/"
-                               f"{db['NAME']}")
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
     return env
 
 
 def start_worker() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT,
-                            env=worker_env(), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=worker_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def kill_hard(worker: subprocess.Popen) -> None:
@@ -74,9 +84,15 @@ def completed() -> int:
 
 def test_a_worker_killed_mid_run_loses_no_run_and_duplicates_no_record(workspace, settings):
     settings.WORKFLOW_RUN_INLINE = False
-    chain = [step(f"s{i}", "create_record", {"object": "task", "values": {
-        "title": f"{{{{trigger.n}}}}-{i}"}}, [f"s{i + 1}"] if i + 1 < STEPS else [])
-        for i in range(STEPS)]
+    chain = [
+        step(
+            f"s{i}",
+            "create_record",
+            {"object": "task", "values": {"title": f"{{{{trigger.n}}}}-{i}"}},
+            [f"s{i + 1}"] if i + 1 < STEPS else [],
+        )
+        for i in range(STEPS)
+    ]
     workflow = published(workspace, graph(*chain))
     dispatch.start_runs(workflow.active_version, [{"n": n} for n in range(RUNS)], "manual")
     async_task("workflows.tasks.drain")

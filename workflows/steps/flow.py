@@ -23,8 +23,7 @@ class Filter(StepHandler):
 
     def execute(self, ctx):
         passed = conditions.evaluate(ctx.settings["when"], ctx.data)
-        return StepResult({"passed": passed}, skipped=not passed,
-                          next=None if passed else [])
+        return StepResult({"passed": passed}, skipped=not passed, next=None if passed else [])
 
     def next_steps(self, step, output):
         return list(step.get("next") or []) if (output or {}).get("passed") else []
@@ -80,7 +79,9 @@ class Iterator(StepHandler):
     def validate_settings(self, settings, graph):
         problems = []
         if "items" not in settings:
-            problems.append("items is required: a template giving a list, like {{steps.find.records}}.")
+            problems.append(
+                "items is required: a template giving a list, like {{steps.find.records}}."
+            )
         loop = settings.get("loop")
         if not isinstance(loop, list) or not loop:
             problems.append("loop must list the first step(s) of the loop body.")
@@ -95,7 +96,9 @@ class Iterator(StepHandler):
         if len(items) > MAX_ITEMS:
             from .base import LimitExceeded
 
-            raise LimitExceeded(f"An iterator takes at most {MAX_ITEMS:,} items; got {len(items):,}.")
+            raise LimitExceeded(
+                f"An iterator takes at most {MAX_ITEMS:,} items; got {len(items):,}."
+            )
         return items
 
 

@@ -46,11 +46,15 @@ class Form(StepHandler):
         return problems + field_problems(settings.get("fields"))
 
     def execute(self, ctx):
-        form = FormRequest.objects.filter(run=ctx.run, step_id=ctx.step["id"],
-                                          scope=ctx.scope).first()
+        form = FormRequest.objects.filter(
+            run=ctx.run, step_id=ctx.step["id"], scope=ctx.scope
+        ).first()
         if form is None:
             form = FormRequest.objects.create(
-                workspace=ctx.workspace, run=ctx.run, step_id=ctx.step["id"], scope=ctx.scope,
+                workspace=ctx.workspace,
+                run=ctx.run,
+                step_id=ctx.step["id"],
+                scope=ctx.scope,
                 title=str(ctx.resolve(ctx.settings.get("title")) or "")[:300],
                 description=str(ctx.resolve(ctx.settings.get("description")) or ""),
                 fields=ctx.resolve(ctx.settings.get("fields")),
@@ -68,9 +72,11 @@ class Form(StepHandler):
         email = ctx.resolve(ctx.settings.get("assignee"))
         if not email:
             return None
-        user = get_user_model().objects.filter(
-            email__iexact=str(email).strip(), memberships__workspace=ctx.workspace
-        ).first()
+        user = (
+            get_user_model()
+            .objects.filter(email__iexact=str(email).strip(), memberships__workspace=ctx.workspace)
+            .first()
+        )
         if user is None:
             raise StepError(f"The form's assignee {email} is not a member of this workspace.")
         return user

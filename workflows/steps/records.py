@@ -15,10 +15,22 @@ from .base import StepContext, StepError, StepHandler
 
 MAX_FIND_LIMIT = 1000
 WHERE_OPERATORS = {
-    "eq": "exact", "ne": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte",
-    "contains": "icontains", "not_contains": "icontains", "starts_with": "istartswith",
-    "ends_with": "iendswith", "in": "in", "not_in": "in", "before": "lt", "after": "gt",
-    "is_empty": "isnull", "is_not_empty": "isnull",
+    "eq": "exact",
+    "ne": "exact",
+    "gt": "gt",
+    "gte": "gte",
+    "lt": "lt",
+    "lte": "lte",
+    "contains": "icontains",
+    "not_contains": "icontains",
+    "starts_with": "istartswith",
+    "ends_with": "iendswith",
+    "in": "in",
+    "not_in": "in",
+    "before": "lt",
+    "after": "gt",
+    "is_empty": "isnull",
+    "is_not_empty": "isnull",
 }
 NEGATED = {"ne", "not_contains", "not_in"}
 
@@ -33,11 +45,7 @@ def _object_problems(settings: dict) -> tuple[RecordObject | None, list[str]]:
 
 def _field_problems(obj: RecordObject, names, where: str) -> list[str]:
     known = set(obj.field_names)
-    return [
-        f"{where}: {obj.name} has no field '{name}'."
-        for name in names
-        if name not in known
-    ]
+    return [f"{where}: {obj.name} has no field '{name}'." for name in names if name not in known]
 
 
 def _values_problems(obj: RecordObject, values, required=True) -> list[str]:
@@ -168,8 +176,12 @@ def where_to_q(obj: RecordObject, where: dict, ctx: StepContext) -> Q:
     lookup = WHERE_OPERATORS[op]
     if op in ("is_empty", "is_not_empty"):
         empty = Q(**{f"{field}__isnull": True})
-        if obj.model._meta.get_field(field).get_internal_type() in ("CharField", "TextField",
-                                                                     "EmailField", "URLField"):
+        if obj.model._meta.get_field(field).get_internal_type() in (
+            "CharField",
+            "TextField",
+            "EmailField",
+            "URLField",
+        ):
             empty |= Q(**{field: ""})
         return empty if op == "is_empty" else ~empty
     if op in ("in", "not_in") and not isinstance(value, list):
@@ -210,7 +222,11 @@ class FindRecords(StepHandler):
         if order_by:
             problems += _field_problems(obj, [str(order_by).lstrip("-")], "order_by")
         limit = settings.get("limit", 100)
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_FIND_LIMIT:
+        if (
+            not isinstance(limit, int)
+            or isinstance(limit, bool)
+            or not 1 <= limit <= MAX_FIND_LIMIT
+        ):
             problems.append(f"limit must be a whole number from 1 to {MAX_FIND_LIMIT}.")
         return problems
 
@@ -223,7 +239,9 @@ class FindRecords(StepHandler):
                 queryset = queryset.filter(where_to_q(obj, where, ctx))
             order_by = ctx.settings.get("order_by")
             queryset = queryset.order_by(order_by, "-created_at") if order_by else queryset
-            found = [serialize(r, ctx.workspace) for r in queryset[: ctx.settings.get("limit", 100)]]
+            found = [
+                serialize(r, ctx.workspace) for r in queryset[: ctx.settings.get("limit", 100)]
+            ]
         except (ValueError, TypeError) as error:
             raise StepError(f"Bad value in where: {error}") from error
         except Exception as error:
@@ -249,8 +267,9 @@ class UpsertRecord(RecordStep):
             problems += _field_problems(obj, match, "match")
             values = settings.get("values")
             if isinstance(values, dict):
-                problems += [f"match field '{m}' must also be in values." for m in match
-                             if m not in values]
+                problems += [
+                    f"match field '{m}' must also be in values." for m in match if m not in values
+                ]
         return problems + _values_problems(obj, settings.get("values"))
 
     def execute(self, ctx):

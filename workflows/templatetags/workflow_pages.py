@@ -18,11 +18,19 @@ TRIGGER_LABELS = {
     "date_relative": "Date of {object}",
 }
 STEP_LABELS = {
-    "create_record": "Create record", "update_record": "Update record",
-    "delete_record": "Delete record", "find_records": "Find records",
-    "upsert_record": "Create or update", "iterator": "For each", "filter": "Filter",
-    "if_else": "If / else", "delay": "Delay", "send_email": "Send email", "code": "Code",
-    "http_request": "HTTP request", "form": "Form",
+    "create_record": "Create record",
+    "update_record": "Update record",
+    "delete_record": "Delete record",
+    "find_records": "Find records",
+    "upsert_record": "Create or update",
+    "iterator": "For each",
+    "filter": "Filter",
+    "if_else": "If / else",
+    "delay": "Delay",
+    "send_email": "Send email",
+    "code": "Code",
+    "http_request": "HTTP request",
+    "form": "Form",
 }
 
 
@@ -83,5 +91,8 @@ def duration(step) -> str:
 
 @register.simple_tag
 def status_badge(status: str, label: str = ""):
-    return format_html('<span class="badge badge-run-{}">{}</span>', status,
-                       label or status.replace("_", " ").capitalize())
+    return format_html(
+        '<span class="badge badge-run-{}">{}</span>',
+        status,
+        label or status.replace("_", " ").capitalize(),
+    )

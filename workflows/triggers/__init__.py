@@ -42,8 +42,9 @@ def _record(settings) -> list[str]:
         if not isinstance(fields, list):
             problems.append("fields must be a list of field names.")
         else:
-            problems += [f"{settings['object']} has no field '{f}'." for f in fields
-                         if f not in known]
+            problems += [
+                f"{settings['object']} has no field '{f}'." for f in fields if f not in known
+            ]
     if settings.get("when") not in (None, {}):
         problems += conditions.validate(settings["when"], where="when")
     return problems
@@ -107,6 +108,7 @@ VALIDATORS = {
 
 # --- wiring (from WorkflowsConfig.ready) ------------------------------------------------------
 
+
 def connect_signals(app_config) -> None:
     """Record signals fire record triggers; workflow changes refresh the trigger index and
     the schedules; `migrate` creates the engine's minute sweep."""
@@ -129,8 +131,9 @@ def _workflow_saved(sender, instance, raw=False, **kwargs) -> None:
     from ..models import WorkflowVersion
     from .index import trigger_index
 
-    if raw or (isinstance(instance, WorkflowVersion)
-               and instance.status == WorkflowVersion.Status.DRAFT):
+    if raw or (
+        isinstance(instance, WorkflowVersion) and instance.status == WorkflowVersion.Status.DRAFT
+    ):
         return  # drafts listen to nothing
     trigger_index.note_workflow_change()
 

@@ -34,7 +34,8 @@ def fire_due_date_triggers(now: dt.datetime | None = None) -> int:
     """Starts the runs of every due time that came; returns how many started."""
     now = now or timezone.now()
     versions = WorkflowVersion.objects.filter(
-        status=WorkflowVersion.Status.ACTIVE, trigger_type="date_relative",
+        status=WorkflowVersion.Status.ACTIVE,
+        trigger_type="date_relative",
         workflow__status=Workflow.Status.ACTIVE,
     ).select_related("workflow", "workflow__workspace")
     # Due times before the window can never fire again: their firing rows are history.
@@ -73,8 +74,9 @@ def fire_version(version: WorkflowVersion, now: dt.datetime) -> int:
     if since >= now:
         return 0
     workspace = version.workflow.workspace
-    records = obj.queryset(workspace).filter(**_date_window(obj, field, since - offset,
-                                                            now - offset))
+    records = obj.queryset(workspace).filter(
+        **_date_window(obj, field, since - offset, now - offset)
+    )
     due_records = []
     for record in records:
         due = as_moment(getattr(record, field))
@@ -92,8 +94,10 @@ def _date_window(obj, field: str, start: dt.datetime, end: dt.datetime) -> dict:
     """Query filter for dates whose due time may fall in (start, end] (shifted by offset)."""
     if obj.model._meta.get_field(field).get_internal_type() == "DateField":
         local = timezone.get_current_timezone()
-        return {f"{field}__gte": start.astimezone(local).date(),
-                f"{field}__lte": end.astimezone(local).date()}
+        return {
+            f"{field}__gte": start.astimezone(local).date(),
+            f"{field}__lte": end.astimezone(local).date(),
+        }
     return {f"{field}__gt": start, f"{field}__lte": end}
 
 
@@ -105,19 +109,23 @@ def _start_once(version: WorkflowVersion, workspace, due_records, since, now) ->
     try:
         with transaction.atomic():
             fired = set(
-                DateTriggerFiring.objects.filter(workflow=workflow, due__gt=since, due__lte=now)
-                .values_list("record_id", "due")
+                DateTriggerFiring.objects.filter(
+                    workflow=workflow, due__gt=since, due__lte=now
+                ).values_list("record_id", "due")
             )
             todo = [(r, due) for r, due in due_records if (str(r.pk), due) not in fired]
             if not todo:
                 return 0
-            payloads = [{"record": serialize(r, workspace), "due": due.isoformat()}
-                        for r, due in todo]
+            payloads = [
+                {"record": serialize(r, workspace), "due": due.isoformat()} for r, due in todo
+            ]
             runs = dispatch.start_runs(version, payloads, WorkflowRun.Source.TRIGGER)
-            DateTriggerFiring.objects.bulk_create([
-                DateTriggerFiring(workflow=workflow, record_id=str(r.pk), due=due, run=run)
-                for (r, due), run in zip(todo, runs, strict=True)
-            ])
+            DateTriggerFiring.objects.bulk_create(
+                [
+                    DateTriggerFiring(workflow=workflow, record_id=str(r.pk), due=due, run=run)
+                    for (r, due), run in zip(todo, runs, strict=True)
+                ]
+            )
     except IntegrityError:
         logger.info("Date trigger of workflow %s fired concurrently; retrying later", workflow.pk)
         return 0

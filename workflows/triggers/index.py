@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 
+from crm.objects import OBJECTS
+
 from ..models import TriggerGeneration, Workflow, WorkflowVersion
 from . import RECORD_EVENTS
 
@@ -78,6 +80,9 @@ class IndexData:
     # (workspace id, object) pairs with at least one update listener: saves of these records
     # remember their loaded values so `before` and `changed_fields` need no query.
     watched_updates: frozenset[tuple[int, str]] = frozenset()
+    # (workspace id, object) → attnames of the fields its update listeners filter on, or None
+    # when one of them takes any change: an update changing none of these fires nothing.
+    update_fields: dict[tuple[int, str], frozenset[str] | None] = field(default_factory=dict)
     webhooks: dict[str, WebhookTarget] = field(default_factory=dict)
 
 
@@ -120,7 +125,24 @@ def build(generation: int | None) -> IndexData:
         generation=generation,
         records={key: tuple(entries) for key, entries in records.items()},
         watched_updates=frozenset((ws, obj) for ws, obj, kind in records if kind == UPDATED),
+        update_fields={
+            (ws, obj): _filtered_attnames(obj, entries)
+            for (ws, obj, kind), entries in records.items()
+            if kind == UPDATED
+        },
         webhooks=webhooks,
+    )
+
+
+def _filtered_attnames(object_name: str, entries: list[RecordTrigger]) -> frozenset[str] | None:
+    if any(entry.fields is None for entry in entries):
+        return None
+    model = OBJECTS[object_name].model
+    names = set().union(*(entry.fields for entry in entries))
+    return frozenset(
+        model._meta.get_field(name).attname
+        for name in names
+        if name in {f.name for f in model._meta.concrete_fields}
     )
 
 
@@ -139,7 +161,7 @@ def bump_generation() -> None:
 class TriggerIndex:
     def __init__(self):
         self._data: IndexData | None = None
-        self._checked_at = 0.0
+        self._fresh_until = 0.0  # time.monotonic() until which _data needs no check
         self._lock = threading.Lock()
         self._local = threading.local()  # this thread's uncommitted-change marker
 
@@ -150,7 +172,7 @@ class TriggerIndex:
         if self._has_uncommitted_changes():
             return build(generation=None)
         data = self._data
-        if data is None or time.monotonic() - self._checked_at > refresh_seconds():
+        if data is None or time.monotonic() > self._fresh_until:
             data = self._refresh(data)
         return data
 
@@ -158,8 +180,7 @@ class TriggerIndex:
         """The cached index without touching the database, and whether it needs a refresh
         (for async callers, which refresh through `current()` in a thread)."""
         data = self._data
-        stale = data is None or time.monotonic() - self._checked_at > refresh_seconds()
-        return data, stale
+        return data, data is None or time.monotonic() > self._fresh_until
 
     def record_triggers(self, workspace_id, object_name: str, kind: str) -> tuple:
         return self.current().records.get((workspace_id, object_name, kind), ())
@@ -196,7 +217,7 @@ class TriggerIndex:
             if data is None or data.generation != generation:
                 data = build(generation)
             self._data = data
-            self._checked_at = time.monotonic()
+            self._fresh_until = time.monotonic() + refresh_seconds()
             return data
 
     def _has_uncommitted_changes(self) -> bool:

@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from crm.models import Workspace
 from crm.objects import OBJECTS, RecordObject, serialize
+from crm.serializers import plain
 from crm.signals_control import bulk_created, triggers_are_suppressed
 
 from .. import conditions, dispatch, runtime
@@ -68,6 +69,7 @@ def connect() -> None:
 
 # --- remembering what a record was ------------------------------------------------------------
 
+
 @cache
 def tracked_fields(model: type[models.Model]) -> tuple[tuple[str, str, bool], ...]:
     """(name, attname, is JSON) of the fields whose changes workflows can listen to."""
@@ -78,15 +80,34 @@ def tracked_fields(model: type[models.Model]) -> tuple[tuple[str, str, bool], ..
     )
 
 
+@cache
+def _attnames(model: type[models.Model]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    fields = tracked_fields(model)
+    return (
+        tuple(a for _, a, is_json in fields if not is_json),
+        tuple(a for _, a, is_json in fields if is_json),
+    )
+
+
 def current_values(instance: models.Model) -> dict:
     values = instance.__dict__
-    remembered = {}
-    for _, attname, is_json in tracked_fields(type(instance)):
-        if attname in values:  # deferred fields are not loaded, so not compared
-            value = values[attname]
-            # JSON values are mutable: a tag appended in place must still count as a change.
-            remembered[attname] = copy.deepcopy(value) if is_json else value
+    plain, json_fields = _attnames(type(instance))
+    # Deferred fields are not loaded, so not compared.
+    remembered = {name: values[name] for name in plain if name in values}
+    for name in json_fields:  # mutable: a tag appended in place must still count as a change
+        if name in values:
+            remembered[name] = copy_json(values[name])
     return remembered
+
+
+def copy_json(value):
+    """A copy of plain JSON data (much cheaper than copy.deepcopy, which runs on every save
+    of a watched object)."""
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()} if value else {}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value] if value else []
+    return value
 
 
 def _watched(instance: models.Model) -> bool:
@@ -117,14 +138,23 @@ def read_stored_values(sender, instance, raw=False, **kwargs) -> None:
 
 # --- the events -------------------------------------------------------------------------------
 
+
 class RecordEvent:
     """One write to one record, with what a trigger needs computed only when asked."""
 
-    def __init__(self, obj: RecordObject, instance, kind: str, before_values: dict | None = None):
+    def __init__(
+        self,
+        obj: RecordObject,
+        instance,
+        kind: str,
+        before_values: dict | None = None,
+        record: dict | None = None,
+    ):
         self.obj = obj
         self.instance = instance
         self.kind = kind
         self.before_values = before_values
+        self.record = record  # the serialised record, when serialised in bulk already
 
     @cached_property
     def changed_fields(self) -> list[str] | None:
@@ -133,20 +163,22 @@ class RecordEvent:
         values = self.instance.__dict__
         fields = tracked_fields(type(self.instance))
         if self.kind == CREATED:
-            return [name for name, attname, _ in fields
-                    if not conditions.is_empty(values.get(attname))]
+            return [
+                name for name, attname, _ in fields if not conditions.is_empty(values.get(attname))
+            ]
         if self.kind == DELETED:
             return []
         if self.before_values is None:
             return None
         return [
-            name for name, attname, _ in fields
+            name
+            for name, attname, _ in fields
             if self.before_values.get(attname, MISSING) != values.get(attname, MISSING)
         ]
 
     @cached_property
     def payload(self) -> dict:
-        record = self._serialize(self.instance)
+        record = self.record if self.record is not None else self._serialize(self.instance)
         before = None
         if self.kind == DELETED:
             before = record
@@ -189,9 +221,13 @@ class RecordEvent:
         before.__dict__.update(self.before_values)
         cache_ = before._state.fields_cache
         for field in type(self.instance)._meta.concrete_fields:
-            if field.is_relation and field.name in cache_ and (
-                self.before_values.get(field.attname, MISSING)
-                != self.instance.__dict__.get(field.attname)
+            if (
+                field.is_relation
+                and field.name in cache_
+                and (
+                    self.before_values.get(field.attname, MISSING)
+                    != self.instance.__dict__.get(field.attname)
+                )
             ):
                 del cache_[field.name]  # the cached object is the new one
         return before
@@ -199,18 +235,32 @@ class RecordEvent:
 
 # --- signal receivers ------------------------------------------------------------------------
 
+
 def record_saved(sender, instance, created, raw=False, **kwargs) -> None:
     if raw:
         return
     before_values = instance.__dict__.pop(REMEMBERED, None)
+    obj = OBJECT_BY_MODEL[sender]
     if not triggers_are_suppressed():
-        obj = OBJECT_BY_MODEL[sender]
         kind = CREATED if created else UPDATED
-        triggers = trigger_index.record_triggers(instance.workspace_id, obj.name, kind)
-        if triggers:
+        data = trigger_index.current()
+        triggers = data.records.get((instance.workspace_id, obj.name, kind))
+        if triggers and not _surely_unwanted(data, obj, instance, kind, before_values):
             fire([RecordEvent(obj, instance, kind, before_values)], triggers)
-    if _watched(instance):
+    if trigger_index.watches_updates(instance.workspace_id, obj.name):
         instance.__dict__[REMEMBERED] = current_values(instance)
+
+
+def _surely_unwanted(data, obj: RecordObject, instance, kind: str, before_values) -> bool:
+    """An update that changed none of the fields its listeners filter on (the common case of
+    a watched object): rejected before any event is built."""
+    if kind != UPDATED or before_values is None:
+        return False
+    wanted = data.update_fields.get((instance.workspace_id, obj.name))
+    if wanted is None:
+        return False
+    values = instance.__dict__
+    return all(before_values.get(name, MISSING) == values.get(name, MISSING) for name in wanted)
 
 
 def record_deleted(sender, instance, **kwargs) -> None:
@@ -233,10 +283,23 @@ def records_created_in_bulk(sender, instances: Sequence[models.Model], **kwargs)
     for workspace_id, batch in by_workspace.items():
         triggers = trigger_index.record_triggers(workspace_id, obj.name, CREATED)
         if triggers:
-            fire([RecordEvent(obj, instance, CREATED) for instance in batch], triggers)
+            # One serialiser for the batch: its fields are built once, not once per record.
+            records = plain(
+                obj.serializer(
+                    batch, many=True, context={"workspace": Workspace(pk=workspace_id)}
+                ).data
+            )
+            fire(
+                [
+                    RecordEvent(obj, instance, CREATED, record=record)
+                    for instance, record in zip(batch, records, strict=True)
+                ],
+                triggers,
+            )
 
 
 # --- starting the runs ------------------------------------------------------------------------
+
 
 def fire(events: Iterable[RecordEvent], triggers: Sequence[RecordTrigger]) -> None:
     """Starts, after commit, one run per matching (event, workflow), one insert per workflow."""
@@ -257,8 +320,9 @@ def fire(events: Iterable[RecordEvent], triggers: Sequence[RecordTrigger]) -> No
 
     def start() -> None:
         for trigger, batch in payloads.values():
-            dispatch.start_runs(trigger.version, batch, WorkflowRun.Source.TRIGGER,
-                                parent_run=parent, depth=depth)
+            dispatch.start_runs(
+                trigger.version, batch, WorkflowRun.Source.TRIGGER, parent_run=parent, depth=depth
+            )
 
     transaction.on_commit(start, robust=True)
 

@@ -65,6 +65,7 @@ def schedule_problems(settings: dict) -> list[str]:
 
 # --- ticks ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Ticks:
     """The tick times of one schedule trigger, counted for `every` from `anchor`."""
@@ -125,14 +126,19 @@ def schedule_name(workflow_id) -> str:
 
 # --- keeping django-q2 schedules in step with workflows -----------------------------------------
 
+
 def active_schedule_version(workflow_id):
     from ..models import Workflow, WorkflowVersion
 
     return (
         WorkflowVersion.objects.filter(
-            workflow_id=workflow_id, workflow__status=Workflow.Status.ACTIVE,
-            status=WorkflowVersion.Status.ACTIVE, trigger_type="schedule",
-        ).select_related("workflow").first()
+            workflow_id=workflow_id,
+            workflow__status=Workflow.Status.ACTIVE,
+            status=WorkflowVersion.Status.ACTIVE,
+            trigger_type="schedule",
+        )
+        .select_related("workflow")
+        .first()
     )
 
 
@@ -188,15 +194,17 @@ def reconcile_schedules() -> None:
 
     active = set(
         WorkflowVersion.objects.filter(
-            status=WorkflowVersion.Status.ACTIVE, trigger_type="schedule",
+            status=WorkflowVersion.Status.ACTIVE,
+            trigger_type="schedule",
             workflow__status=Workflow.Status.ACTIVE,
         ).values_list("workflow_id", flat=True)
     )
     rows = dict(Schedule.objects.filter(func=RUN_SCHEDULE).values_list("name", "pk"))
     wanted = {schedule_name(workflow_id): workflow_id for workflow_id in active}
     Schedule.objects.filter(pk__in=[pk for name, pk in rows.items() if name not in wanted]).delete()
-    armed = set(ScheduleState.objects.filter(workflow_id__in=active)
-                .values_list("workflow_id", flat=True))
+    armed = set(
+        ScheduleState.objects.filter(workflow_id__in=active).values_list("workflow_id", flat=True)
+    )
     for name, workflow_id in wanted.items():
         if name not in rows or workflow_id not in armed:
             sync_workflow_schedule(workflow_id)
@@ -214,6 +222,7 @@ def ensure_sweep_schedule() -> None:
 
 
 # --- firing -------------------------------------------------------------------------------------
+
 
 def fire_schedule(workflow_id, now: datetime | None = None):
     """Starts the run of the latest due tick, at most once per tick; returns it or None."""

@@ -69,8 +69,9 @@ def accept(target: WebhookTarget | None, call: WebhookCall) -> dict:
     return {
         "body": body,
         "query": parse_query(call.query_string),
-        "headers": {name: value for name, value in call.headers.items()
-                    if name not in AUTH_HEADERS},
+        "headers": {
+            name: value for name, value in call.headers.items() if name not in AUTH_HEADERS
+        },
     }
 
 
@@ -81,8 +82,7 @@ def check_target(target: WebhookTarget | None) -> None:
 
 def check_method(target: WebhookTarget, method: str) -> None:
     if method.upper() != target.method:
-        raise Rejected(405, f"This webhook accepts {target.method} only.",
-                       {"Allow": target.method})
+        raise Rejected(405, f"This webhook accepts {target.method} only.", {"Allow": target.method})
 
 
 def too_large() -> Rejected:
@@ -99,8 +99,11 @@ def check_auth(target: WebhookTarget, call: WebhookCall) -> None:
         expected = "sha256=" + hmac.new(secret, call.body, hashlib.sha256).hexdigest()
         given = call.headers.get("x-signature", "").strip().lower()
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise Rejected(401, "Missing or wrong X-Signature header (sha256=<hex HMAC-SHA256 "
-                                "of the raw body, keyed with the webhook secret>).")
+            raise Rejected(
+                401,
+                "Missing or wrong X-Signature header (sha256=<hex HMAC-SHA256 "
+                "of the raw body, keyed with the webhook secret>).",
+            )
 
 
 def parse_body(call: WebhookCall):
@@ -137,18 +140,23 @@ def parse_multipart(call: WebhookCall) -> dict:
 
     meta = {"CONTENT_TYPE": call.content_type, "CONTENT_LENGTH": str(len(call.body))}
     try:
-        fields, files = MultiPartParser(meta, io.BytesIO(call.body),
-                                        [MemoryFileUploadHandler()], "utf-8").parse()
+        fields, files = MultiPartParser(
+            meta, io.BytesIO(call.body), [MemoryFileUploadHandler()], "utf-8"
+        ).parse()
     except MultiPartParserError as error:
         raise Rejected(400, f"The multipart body cannot be read: {error}.") from None
     body = {name: values[0] if len(values) == 1 else values for name, values in fields.lists()}
     for name, upload in files.items():
-        body[name] = {"filename": upload.name, "content_type": upload.content_type,
-                      "size": upload.size}
+        body[name] = {
+            "filename": upload.name,
+            "content_type": upload.content_type,
+            "size": upload.size,
+        }
     return body
 
 
 # --- rate limit -------------------------------------------------------------------------------
+
 
 class RateLimiter:
     """At most `WORKFLOW_WEBHOOK_RATE_LIMIT` accepted calls per workspace per clock minute.
@@ -187,11 +195,15 @@ rate_limiter = RateLimiter()
 def check_rate(workspace_id: int) -> None:
     wait = rate_limiter.retry_after(workspace_id)
     if wait is not None:
-        raise Rejected(429, "Too many webhook calls for this workspace; try again later.",
-                       {"Retry-After": str(wait)})
+        raise Rejected(
+            429,
+            "Too many webhook calls for this workspace; try again later.",
+            {"Retry-After": str(wait)},
+        )
 
 
 # --- secret rotation ----------------------------------------------------------------------------
+
 
 def rotate_webhook_secret(workflow: Workflow) -> str:
     """Gives the workflow a new webhook secret; the old one stops working at once here and

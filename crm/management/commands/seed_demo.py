@@ -37,64 +37,188 @@ MEMBERS = [
 MEMBER_PASSWORD = "demo"
 
 COMPANY_NAMES = [
-    "Northwind Analytics", "Bluebird Logistics", "Acorn Health", "Lumen Robotics",
-    "Harbor & Finch", "Quartz Payments", "Evergreen Foods", "Atlas Freight", "Brightline Media",
-    "Cobalt Security", "Driftwood Studios", "Fernhill Education", "Granite Capital",
-    "Helios Energy", "Ironclad Manufacturing", "Juniper Retail", "Keystone Insurance",
-    "Lighthouse Labs", "Meridian Travel", "Nimbus Cloud", "Orchard Biotech", "Pinnacle Legal",
-    "Redwood Property", "Sable Outdoor", "Tidal Water Systems", "Umbra Design",
-    "Vantage Telecom", "Willow Care", "Yellowstone Outfitters", "Zephyr Aerospace",
+    "Northwind Analytics",
+    "Bluebird Logistics",
+    "Acorn Health",
+    "Lumen Robotics",
+    "Harbor & Finch",
+    "Quartz Payments",
+    "Evergreen Foods",
+    "Atlas Freight",
+    "Brightline Media",
+    "Cobalt Security",
+    "Driftwood Studios",
+    "Fernhill Education",
+    "Granite Capital",
+    "Helios Energy",
+    "Ironclad Manufacturing",
+    "Juniper Retail",
+    "Keystone Insurance",
+    "Lighthouse Labs",
+    "Meridian Travel",
+    "Nimbus Cloud",
+    "Orchard Biotech",
+    "Pinnacle Legal",
+    "Redwood Property",
+    "Sable Outdoor",
+    "Tidal Water Systems",
+    "Umbra Design",
+    "Vantage Telecom",
+    "Willow Care",
+    "Yellowstone Outfitters",
+    "Zephyr Aerospace",
 ]
 INDUSTRIES = [
-    "Software", "Logistics", "Healthcare", "Manufacturing", "Financial services", "Retail",
-    "Media", "Energy", "Education", "Real estate",
+    "Software",
+    "Logistics",
+    "Healthcare",
+    "Manufacturing",
+    "Financial services",
+    "Retail",
+    "Media",
+    "Energy",
+    "Education",
+    "Real estate",
 ]
 PLACES = [
-    ("San Francisco", "United States"), ("New York", "United States"), ("Austin", "United States"),
-    ("Boston", "United States"), ("Toronto", "Canada"), ("London", "United Kingdom"),
-    ("Manchester", "United Kingdom"), ("Berlin", "Germany"), ("Munich", "Germany"),
-    ("Paris", "France"), ("Lyon", "France"), ("Amsterdam", "Netherlands"),
-    ("Stockholm", "Sweden"), ("Madrid", "Spain"), ("Sydney", "Australia"),
+    ("San Francisco", "United States"),
+    ("New York", "United States"),
+    ("Austin", "United States"),
+    ("Boston", "United States"),
+    ("Toronto", "Canada"),
+    ("London", "United Kingdom"),
+    ("Manchester", "United Kingdom"),
+    ("Berlin", "Germany"),
+    ("Munich", "Germany"),
+    ("Paris", "France"),
+    ("Lyon", "France"),
+    ("Amsterdam", "Netherlands"),
+    ("Stockholm", "Sweden"),
+    ("Madrid", "Spain"),
+    ("Sydney", "Australia"),
 ]
 STREETS = ["Market St", "Main St", "Harbour Rd", "King St", "Elm Ave", "Station Rd", "Park Lane"]
 TAGS = ["enterprise", "smb", "partner", "priority", "churn-risk", "expansion", "referral", "saas"]
 FIRST_NAMES = [
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas",
-    "Mia", "Mateo", "Amelia", "Leo", "Harper", "Ethan", "Chloe", "Hugo", "Nora", "Arjun",
-    "Priya", "Kenji", "Yuki", "Fatima", "Omar", "Ingrid", "Lars", "Camille", "Diego", "Zoe",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "James",
+    "Isabella",
+    "Lucas",
+    "Mia",
+    "Mateo",
+    "Amelia",
+    "Leo",
+    "Harper",
+    "Ethan",
+    "Chloe",
+    "Hugo",
+    "Nora",
+    "Arjun",
+    "Priya",
+    "Kenji",
+    "Yuki",
+    "Fatima",
+    "Omar",
+    "Ingrid",
+    "Lars",
+    "Camille",
+    "Diego",
+    "Zoe",
 ]
 LAST_NAMES = [
-    "Smith", "Johnson", "Garcia", "Müller", "Dubois", "Rossi", "Nguyen", "Patel", "Kim",
-    "Andersson", "Silva", "Cohen", "Okafor", "Tanaka", "Martin", "Brown", "Novak", "Walsh",
-    "Schmidt", "Fischer", "Moreau", "Haddad", "Larsen", "Costa", "Reyes", "Bauer",
+    "Smith",
+    "Johnson",
+    "Garcia",
+    "Müller",
+    "Dubois",
+    "Rossi",
+    "Nguyen",
+    "Patel",
+    "Kim",
+    "Andersson",
+    "Silva",
+    "Cohen",
+    "Okafor",
+    "Tanaka",
+    "Martin",
+    "Brown",
+    "Novak",
+    "Walsh",
+    "Schmidt",
+    "Fischer",
+    "Moreau",
+    "Haddad",
+    "Larsen",
+    "Costa",
+    "Reyes",
+    "Bauer",
 ]
 JOB_TITLES = [
-    "CEO", "CTO", "VP of Sales", "Head of Operations", "Procurement Manager", "CFO",
-    "Head of Marketing", "Engineering Manager", "Office Manager", "IT Director",
-    "Product Manager", "Customer Success Lead", "COO", "Finance Director",
+    "CEO",
+    "CTO",
+    "VP of Sales",
+    "Head of Operations",
+    "Procurement Manager",
+    "CFO",
+    "Head of Marketing",
+    "Engineering Manager",
+    "Office Manager",
+    "IT Director",
+    "Product Manager",
+    "Customer Success Lead",
+    "COO",
+    "Finance Director",
 ]
 DEAL_KINDS = [
-    "Annual subscription", "Pilot", "Enterprise plan", "Expansion seats", "Renewal",
-    "Onboarding package", "Data migration", "Premium support",
+    "Annual subscription",
+    "Pilot",
+    "Enterprise plan",
+    "Expansion seats",
+    "Renewal",
+    "Onboarding package",
+    "Data migration",
+    "Premium support",
 ]
 TASK_TITLES = [
-    "Call {person} about next steps", "Send proposal to {company}", "Prepare demo for {company}",
-    "Follow up with {person}", "Review contract with {company}", "Book kickoff with {person}",
-    "Send pricing to {person}", "Check in on {company} onboarding", "Update forecast for {deal}",
+    "Call {person} about next steps",
+    "Send proposal to {company}",
+    "Prepare demo for {company}",
+    "Follow up with {person}",
+    "Review contract with {company}",
+    "Book kickoff with {person}",
+    "Send pricing to {person}",
+    "Check in on {company} onboarding",
+    "Update forecast for {deal}",
     "Share case study with {person}",
 ]
 NOTE_TEMPLATES = [
-    ("Discovery call", "Spoke with {person}. Main pain point is manual reporting; they evaluate "
-     "two other vendors. Decision expected this quarter."),
+    (
+        "Discovery call",
+        "Spoke with {person}. Main pain point is manual reporting; they evaluate "
+        "two other vendors. Decision expected this quarter.",
+    ),
     ("Demo feedback", "{company} liked the workflow builder. Asked about SSO and audit logs."),
-    ("Pricing discussion", "{person} asked for a discount on a two-year term. Budget is approved "
-     "up to the amount in {deal}."),
+    (
+        "Pricing discussion",
+        "{person} asked for a discount on a two-year term. Budget is approved "
+        "up to the amount in {deal}.",
+    ),
     ("Meeting notes", "Met the {company} team. Next step: technical review with their IT."),
     ("Champion identified", "{person} will push internally. Send the security questionnaire."),
     ("Renewal risk", "Usage at {company} dropped last month; schedule a health check."),
 ]
 STAGE_WEIGHTS = {
-    Stage.NEW: 6, Stage.QUALIFIED: 6, Stage.MEETING: 5, Stage.PROPOSAL: 5, Stage.WON: 5,
+    Stage.NEW: 6,
+    Stage.QUALIFIED: 6,
+    Stage.MEETING: 5,
+    Stage.PROPOSAL: 5,
+    Stage.WON: 5,
     Stage.LOST: 3,
 }
 
@@ -120,9 +244,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Workspace '{SLUG}' already has records; nothing to add.")
             return
         create_demo_records(workspace, users, random.Random(42))
-        self.stdout.write(self.style.SUCCESS(
-            f"Seeded workspace '{SLUG}'. Log in at /accounts/login/ as {OWNER[0]} / {OWNER[1]}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Seeded workspace '{SLUG}'. Log in at /accounts/login/ as {OWNER[0]} / {OWNER[1]}."
+            )
+        )
 
     def _member(self, workspace, email, role, password, names):
         user = add_member(workspace, email, role, password)
@@ -133,8 +259,9 @@ class Command(BaseCommand):
 
 
 @transaction.atomic
-def create_demo_records(workspace: Workspace, users: list, rng: random.Random,
-                        counts: DemoCounts | None = None) -> None:
+def create_demo_records(
+    workspace: Workspace, users: list, rng: random.Random, counts: DemoCounts | None = None
+) -> None:
     """Realistic, linked demo records made with bulk_create (seconds, not minutes).
 
     bulk_create skips the record services on purpose: the demo data should not start the
@@ -152,8 +279,10 @@ def create_demo_records(workspace: Workspace, users: list, rng: random.Random,
         [_person(rng, rng.choice(companies), common) for _ in range(counts.people)]
     )
     opportunities = Opportunity.objects.bulk_create(
-        [_opportunity(rng, index, companies, people, users, now, common)
-         for index in range(counts.opportunities)]
+        [
+            _opportunity(rng, index, companies, people, users, now, common)
+            for index in range(counts.opportunities)
+        ]
     )
     tasks = Task.objects.bulk_create(
         [_task(rng, people, opportunities, users, now, common) for _ in range(counts.tasks)]
@@ -161,8 +290,13 @@ def create_demo_records(workspace: Workspace, users: list, rng: random.Random,
     notes = Note.objects.bulk_create(
         [_note(rng, people, opportunities, users, workspace) for _ in range(counts.notes)]
     )
-    for model, created in [(Company, companies), (Person, people), (Opportunity, opportunities),
-                           (Task, tasks), (Note, notes)]:
+    for model, created in [
+        (Company, companies),
+        (Person, people),
+        (Opportunity, opportunities),
+        (Task, tasks),
+        (Note, notes),
+    ]:
         _spread_creation_dates(rng, model, created, now)
 
 
@@ -237,7 +371,8 @@ def _task(rng, people, opportunities, users, now, common) -> Task:
         person = rng.choice(people)
     company = opportunity.company if opportunity is not None else person.company
     title = rng.choice(TASK_TITLES).format(
-        person=person.first_name, company=company.name,
+        person=person.first_name,
+        company=company.name,
         deal=opportunity.name if opportunity else company.name,
     )
     # A spread of overdue, due this week and later tasks, a few without a date.
@@ -262,8 +397,9 @@ def _note(rng, people, opportunities, users, workspace) -> Note:
     title, body = rng.choice(NOTE_TEMPLATES)
     return Note(
         title=title,
-        body=body.format(person=contact.first_name, company=opportunity.company.name,
-                         deal=opportunity.name),
+        body=body.format(
+            person=contact.first_name, company=opportunity.company.name, deal=opportunity.name
+        ),
         company=opportunity.company,
         person=contact,
         opportunity=opportunity,
