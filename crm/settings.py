@@ -5,6 +5,7 @@ in-memory channel layer. `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -109,7 +110,7 @@ else:
             # A file, not memory: worker tests start real worker processes on the test database.
             "TEST": {
                 "NAME": os.environ.get("SQLITE_TEST_PATH")
-                or str(BASE_DIR / "build" / f"test-db-{os.getpid()}.sqlite3")
+                or os.path.join(tempfile.gettempdir(), f"crm-test-db-{os.getpid()}.sqlite3")
             },
         }
     }
