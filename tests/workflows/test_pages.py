@@ -179,11 +179,22 @@ def test_the_forms_inbox_fills_a_form_and_resumes_its_run(browser, workspace):
     assert b"Nothing to fill in" in browser.get("/forms/").content
 
 
+async def open_run_socket(run, session: str):
+    """Connects to a run's live view as the browser does, with the session cookie."""
+    from crm.asgi import application
+
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/runs/{run.pk}/",
+        headers=[(b"cookie", f"sessionid={session}".encode()), (b"origin", b"http://testserver")],
+    )
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_the_run_view_streams_the_steps_over_a_websocket(settings):
     from asgiref.sync import sync_to_async
-
-    from crm.asgi import application
 
     @sync_to_async
     def setup():
@@ -196,12 +207,7 @@ async def test_the_run_view_streams_the_steps_over_a_websocket(settings):
         return run, client.cookies["sessionid"].value
 
     run, session = await setup()
-    communicator = WebsocketCommunicator(
-        application,
-        f"/ws/runs/{run.pk}/",
-        headers=[(b"cookie", f"sessionid={session}".encode()), (b"origin", b"http://testserver")],
-    )
-    connected, _ = await communicator.connect()
+    communicator, connected = await open_run_socket(run, session)
     assert connected
     message = await communicator.receive_from(timeout=5)
     assert "Make" in message and "Completed" in message
@@ -211,8 +217,6 @@ async def test_the_run_view_streams_the_steps_over_a_websocket(settings):
 @pytest.mark.django_db(transaction=True)
 async def test_the_run_socket_refuses_strangers():
     from asgiref.sync import sync_to_async
-
-    from crm.asgi import application
 
     @sync_to_async
     def setup():
@@ -224,10 +228,5 @@ async def test_the_run_socket_refuses_strangers():
         return run, client.cookies["sessionid"].value
 
     run, session = await setup()
-    communicator = WebsocketCommunicator(
-        application,
-        f"/ws/runs/{run.pk}/",
-        headers=[(b"cookie", f"sessionid={session}".encode()), (b"origin", b"http://testserver")],
-    )
-    connected, _ = await communicator.connect()
+    communicator, connected = await open_run_socket(run, session)
     assert not connected
