@@ -5,7 +5,6 @@ classes turn a browser's form fields into the data the serialiser expects, and t
 back into messages next to the right input. They never save anything themselves.
 """
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from . import records
+from .ids import parse_uuid
 from .models import Company, Opportunity, Person, Workspace
 from .objects import BY_MODEL, RecordObject
 
@@ -238,7 +238,7 @@ def relation_choices(model: type[models.Model], workspace, current: str = "") ->
     """(id, name) pairs of the workspace's records of `model`, always including `current`."""
     queryset = BY_MODEL[model].queryset(workspace).order_by(*RELATED_ORDER[model])
     options = list(queryset[:MAX_RELATION_CHOICES])
-    if current and _is_uuid(current) and all(str(option.pk) != current for option in options):
+    if current and parse_uuid(current) and all(str(option.pk) != current for option in options):
         options += list(queryset.filter(pk=current))
     return [(str(option.pk), str(option)) for option in options]
 
@@ -264,14 +264,6 @@ def _messages(detail) -> list[str]:
     if isinstance(detail, list | tuple):
         return [message for value in detail for message in _messages(value)]
     return [str(detail)]
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 # --- List pages: search, filters, sort ------------------------------------------------------

@@ -95,17 +95,10 @@ def get_object(name: str) -> RecordObject | None:
     return OBJECTS.get(name)
 
 
-_READERS: dict[type, s.RecordSerializer] = {}
-
-
 def serialize(instance, workspace=None) -> dict:
     """The record as JSON-safe data, exactly as the API shows it.
 
-    Reading needs no per-call state, so one serialiser per object type is built once and
-    reused: building its fields was most of the cost of a workflow's record step.
+    Rendering reuses one serialiser per object type and thread (`represent`): building its
+    fields was most of the cost of a workflow's record step.
     """
-    model = type(instance)
-    reader = _READERS.get(model)
-    if reader is None:
-        reader = _READERS[model] = BY_MODEL[model].serializer(context={"workspace": None})
-    return s.plain(reader.to_representation(instance))
+    return s.plain(s.represent(BY_MODEL[type(instance)].serializer, instance))

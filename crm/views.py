@@ -5,7 +5,6 @@ Reads go through `RecordObject.queryset(workspace)`, writes through crm/records.
 crm/forms.RecordForm), so a record of another workspace is a 404 and validation is the API's.
 """
 
-import uuid
 from datetime import timedelta
 from functools import wraps
 
@@ -24,6 +23,7 @@ from workflows.selectors import runs_for_record
 
 from . import records
 from .forms import LIST_FILTERS, RecordForm, RecordListForm, editable_fields
+from .ids import parse_uuid
 from .models import Stage, TaskStatus
 from .objects import OBJECTS, RecordObject
 from .serializers import LINKS
@@ -233,7 +233,7 @@ def record_delete(request, object_name: str, pk):
 def record_bulk_delete(request, object_name: str):
     """Deletes the records ticked on a list page, after a confirmation page."""
     obj = OBJECTS[object_name]
-    ids = [value for value in request.POST.getlist("record_ids") if _is_uuid(value)]
+    ids = [value for value in request.POST.getlist("record_ids") if parse_uuid(value)]
     doomed = list(obj.queryset(request.workspace).filter(pk__in=ids))
     if not doomed:
         messages.info(request, f"Select the {obj.label_plural.lower()} to delete first.")
@@ -259,14 +259,6 @@ def _cascade_counts(workspace, obj: RecordObject, doomed: list) -> dict[str, int
         OBJECTS[kind].plural: OBJECTS[kind].queryset(workspace).filter(**link).count()
         for kind in ("task", "note")
     }
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 @member_required

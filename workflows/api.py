@@ -2,6 +2,7 @@
 a service."""
 
 from django.db.models import Prefetch, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -9,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
+from crm.ids import parse_uuid
 from crm.permissions import CanManage, IsWorkspaceMember, request_workspace
 
 from . import forms, services
@@ -44,7 +46,8 @@ class UUIDLookup:
     """A malformed id in the URL is a 404 like any unknown id, not a 500 or a 400."""
 
     def get_object(self):
-        _uuid_or_404(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field))
+        if parse_uuid(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)) is None:
+            raise Http404
         return super().get_object()
 
 
@@ -242,24 +245,17 @@ class RunViewSet(
         runs = WorkflowRun.objects.filter(workspace=request_workspace(self.request))
         runs = runs.select_related("version").order_by("-created_at")
         params = self.request.query_params
-        try:
-            if params.get("workflow"):
-                runs = runs.filter(workflow_id=params["workflow"])
-            if params.get("status"):
-                if params["status"] not in WorkflowRun.Status.values:
-                    raise ValidationError({"status": f"Use one of {WorkflowRun.Status.values}."})
-                runs = runs.filter(status=params["status"])
-            if params.get("source"):
-                runs = runs.filter(source=params["source"])
-            runs.exists()
-        except (ValueError, TypeError) as error:
-            raise ValidationError({"workflow": "Not a valid workflow id."}) from error
-        except Exception as error:
-            if error.__class__.__name__ == "ValidationError" and not isinstance(
-                error, ValidationError
-            ):
-                raise ValidationError({"workflow": "Not a valid workflow id."}) from error
-            raise
+        if params.get("workflow"):
+            workflow_id = parse_uuid(params["workflow"])
+            if workflow_id is None:
+                raise ValidationError({"workflow": "Not a valid workflow id."})
+            runs = runs.filter(workflow_id=workflow_id)
+        if params.get("status"):
+            if params["status"] not in WorkflowRun.Status.values:
+                raise ValidationError({"status": f"Use one of {WorkflowRun.Status.values}."})
+            runs = runs.filter(status=params["status"])
+        if params.get("source"):
+            runs = runs.filter(source=params["source"])
         if self.action == "retrieve":
             runs = runs.prefetch_related(
                 Prefetch("steps", queryset=StepRun.objects.order_by("sequence"))
@@ -294,9 +290,10 @@ class FormViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         workspace = request_workspace(request)
-        form = get_object_or_404(
-            FormRequest.objects.filter(workspace=workspace), pk=_uuid_or_404(pk)
-        )
+        form_id = parse_uuid(pk)
+        if form_id is None:
+            raise Http404
+        form = get_object_or_404(FormRequest.objects.filter(workspace=workspace), pk=form_id)
         user = request_user(request)
         if user and form.assignee_id and form.assignee_id != user.pk:
             return Response({"detail": "This form is assigned to someone else."}, status=404)
@@ -308,14 +305,3 @@ class FormViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         except forms.FormInvalid as error:
             return Response({"detail": str(error), "errors": error.errors}, status=400)
         return Response(FormSerializer(form).data)
-
-
-def _uuid_or_404(value):
-    import uuid
-
-    from django.http import Http404
-
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise Http404 from None

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from crm.ids import parse_uuid
 from crm.objects import OBJECTS
 
 from . import dispatch
@@ -79,11 +80,8 @@ def _clean(field: dict, kind: str, value, form: FormRequest):
         return value
     if kind == "record":
         obj = OBJECTS[field["object"]]
-        try:
-            exists = obj.queryset(form.workspace).filter(pk=str(value)).exists()
-        except Exception:  # a malformed id
-            exists = False
-        if not exists:
+        record_id = parse_uuid(value)
+        if record_id is None or not obj.queryset(form.workspace).filter(pk=record_id).exists():
             raise ValueError(f"No {obj.name} with id {value} in this workspace.")
         return str(value)
     return str(value)

@@ -6,6 +6,7 @@ from django.db.models import Max
 from django.dispatch import Signal
 from django.utils import timezone
 
+from crm.ids import parse_uuid
 from crm.objects import OBJECTS, serialize
 
 from . import dispatch
@@ -228,10 +229,10 @@ def manual_payloads(graph: dict, workspace, user, record_ids, payload) -> list[d
     if obj is None:
         raise WorkflowError("This workflow's trigger is not about records; start it without ids.")
     ids = [str(i) for i in record_ids]
-    try:
-        found = {str(r.pk): r for r in obj.queryset(workspace).filter(pk__in=ids)}
-    except Exception as error:  # malformed UUIDs
-        raise WorkflowError(f"Bad record id: {error}") from error
+    malformed = [i for i in ids if parse_uuid(i) is None]
+    if malformed:
+        raise WorkflowError(f"Bad record id: {', '.join(malformed[:5])} is not a UUID.")
+    found = {str(r.pk): r for r in obj.queryset(workspace).filter(pk__in=ids)}
     missing = [i for i in ids if i not in found]
     if missing:
         raise WorkflowError(f"No {obj.name} with id {', '.join(missing[:5])} in this workspace.")

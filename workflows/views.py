@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from crm.ids import parse_uuid
 from crm.views import member_required
 
 from . import forms, selectors, services
@@ -254,7 +255,7 @@ def run_list(request):
     workflow = None
     if request.GET.get("workflow"):
         workflow = Workflow.objects.filter(
-            workspace=request.workspace, pk=_uuid(request.GET["workflow"])
+            workspace=request.workspace, pk=parse_uuid(request.GET["workflow"])
         ).first()
     runs = selectors.runs_in(
         request.workspace, workflow, request.GET.get("status", ""), request.GET.get("source", "")
@@ -355,12 +356,3 @@ def _posted_value(request, field: dict):
     if field.get("type") == "boolean":
         return request.POST.get(field["name"]) == "on"
     return request.POST.get(field["name"], "")
-
-
-def _uuid(value: str):
-    import uuid
-
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None

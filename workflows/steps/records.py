@@ -3,10 +3,12 @@
 Their writes commit in the same transaction as their `succeeded` step run (exactly-once).
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
 from crm import records
+from crm.ids import parse_uuid
 from crm.objects import OBJECTS, RecordObject, serialize
 
 from .. import conditions
@@ -84,12 +86,13 @@ def _values(ctx: StepContext, obj: RecordObject) -> dict:
 def _get(ctx: StepContext, obj: RecordObject, record_id):
     if not record_id:
         raise StepError(f"No {obj.name} id given (the template resolved to nothing).")
+    pk = parse_uuid(record_id)
+    if pk is None:
+        raise StepError(f"'{record_id}' is not a valid {obj.name} id.")
     try:
-        return obj.queryset(ctx.workspace).get(pk=str(record_id))
+        return obj.queryset(ctx.workspace).get(pk=pk)
     except obj.model.DoesNotExist:
         raise StepError(f"No {obj.name} with id {record_id} in this workspace.") from None
-    except Exception as error:  # a malformed UUID
-        raise StepError(f"'{record_id}' is not a valid {obj.name} id.") from error
 
 
 def _save(action, *args, **kwargs):
@@ -242,12 +245,8 @@ class FindRecords(StepHandler):
             found = [
                 serialize(r, ctx.workspace) for r in queryset[: ctx.settings.get("limit", 100)]
             ]
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, DjangoValidationError) as error:
             raise StepError(f"Bad value in where: {error}") from error
-        except Exception as error:
-            if error.__class__.__name__ == "ValidationError":  # Django's, on a malformed value
-                raise StepError(f"Bad value in where: {error}") from error
-            raise
         return {"records": found, "count": len(found), "first": found[0] if found else None}
 
 
