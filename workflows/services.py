@@ -181,8 +181,8 @@ def duplicate_workflow(workflow: Workflow, user=None) -> Workflow:
 
 @transaction.atomic
 def delete_workflow(workflow: Workflow) -> None:
-    workflow.status = Workflow.Status.INACTIVE
-    _changed(workflow)
+    """Deletes the workflow and its runs. Its trigger index entry and schedule go with the
+    model's post_delete signal (workflows.triggers), not with workflow_triggers_changed."""
     WorkflowRun.objects.filter(workflow=workflow).delete()
     workflow.delete()
 
