@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from ..settings_schema import Setting
 from ..templating import render
 
 
@@ -80,9 +81,15 @@ class StepHandler:
     - `slow`: the engine records a `running` step run before calling it, so the run view
       shows it while it works (HTTP, email, code, form).
     - `outputs`: the keys of its output, offered by the builder's variable picker.
+    - `label` and `group` (Records, Flow, Outside, People): how the builder's picker lists it.
+    - `settings_schema`: its settings, declared once (workflows.settings_schema); validation
+      and the builder's settings panel both read it.
     """
 
     type: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    group: ClassVar[str] = ""
+    settings_schema: ClassVar[tuple[Setting, ...]] = ()
     writes_records: ClassVar[bool] = False
     slow: ClassVar[bool] = False
     outputs: ClassVar[tuple[str, ...]] = ()
