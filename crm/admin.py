@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 
+from . import records
 from .models import (
     ApiKey,
     Company,
@@ -21,7 +22,7 @@ from .models import (
     Workspace,
 )
 
-RECORD_READONLY = ("id", "created_at", "updated_at", "created_by")
+RECORD_READONLY = ("id", "created_at", "updated_at", "created_by", "archived_at")
 
 
 class MembershipInline(admin.TabularInline):
@@ -108,10 +109,24 @@ class RecordAdminForm(forms.ModelForm):
         return cleaned
 
 
+class ArchivedFilter(admin.SimpleListFilter):
+    title = "archived"
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Live"), ("yes", "Archived")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(archived_at__isnull=self.value() == "no")
+        return queryset
+
+
 class RecordAdmin(admin.ModelAdmin):
     form = RecordAdminForm
     readonly_fields = RECORD_READONLY
     list_filter = ["workspace"]
+    actions = ["archive", "restore"]
     date_hierarchy = "created_at"
     autocomplete_fields = ["workspace"]
     list_per_page = 50
@@ -124,6 +139,29 @@ class RecordAdmin(admin.ModelAdmin):
         if not change and request.user.pk:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def get_list_filter(self, request):
+        return [*super().get_list_filter(request), ArchivedFilter]
+
+    @admin.action(description="Archive selected records")
+    def archive(self, request, queryset):
+        self._change_archived(request, queryset.filter(archived_at__isnull=True), archive=True)
+
+    @admin.action(description="Restore selected records")
+    def restore(self, request, queryset):
+        self._change_archived(request, queryset.filter(archived_at__isnull=False), archive=False)
+
+    def _change_archived(self, request, queryset, archive: bool):
+        service = records.archive_record if archive else records.restore_record
+        count = 0
+        for record in queryset:  # one at a time, so each fires its record triggers
+            try:
+                service(record)
+                count += 1
+            except records.RecordStateConflict:
+                continue
+        verb = "Archived" if archive else "Restored"
+        self.message_user(request, f"{verb} {count} record(s).", messages.SUCCESS)
 
 
 @admin.register(Company)

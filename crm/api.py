@@ -63,7 +63,10 @@ class RecordViewSet(viewsets.ModelViewSet):
         return {**super().get_serializer_context(), "workspace": request_workspace(self.request)}
 
     def get_queryset(self):
-        return self.record_object.queryset(request_workspace(self.request))
+        # Lists leave archived records out unless `?archived=true`; a record asked for by its
+        # id is found either way (to read, restore or delete it for good).
+        archived = _archived_flag(self.request) if self.action in ("list", "export") else None
+        return self.record_object.queryset(request_workspace(self.request), archived=archived)
 
     def filter_queryset(self, queryset):
         if self.action not in ("list", "export"):
@@ -107,6 +110,23 @@ class RecordViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance):
         records.delete_record(instance)
+
+    @action(detail=True, methods=["post"])
+    def archive(self, request, *args, **kwargs):
+        """Archives the record (a soft delete); 409 if it is archived already."""
+        return self._change_archived(records.archive_record)
+
+    @action(detail=True, methods=["post"])
+    def restore(self, request, *args, **kwargs):
+        """Restores an archived record; 409 if it is not archived."""
+        return self._change_archived(records.restore_record)
+
+    def _change_archived(self, service):
+        try:
+            instance = service(self.get_object())
+        except records.RecordStateConflict as conflict:
+            return Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
+        return Response(represent(self.record_object.serializer, instance))
 
     def perform_content_negotiation(self, request, force=False):
         # The export answers CSV whatever the Accept header says; its errors answer JSON.
@@ -170,6 +190,16 @@ def _accepted_fields(obj: RecordObject) -> frozenset[str]:
     return frozenset({*csv_io.export_columns(obj), "csrfmiddlewaretoken"})
 
 
+def _archived_flag(request) -> bool:
+    raw = request.query_params.get("archived", "false")
+    word = str(raw).strip().lower()
+    if word in ("true", "1", "yes"):
+        return True
+    if word in ("false", "0", "no", ""):
+        return False
+    raise exceptions.ValidationError({"archived": ["Expected true or false."]})
+
+
 def _fire_triggers_flag(request) -> bool:
     raw = request.query_params.get("fire_triggers", request.data.get("fire_triggers", "true"))
     word = str(raw).strip().lower()
@@ -204,6 +234,9 @@ def _list_parameters(obj: RecordObject) -> list[OpenApiParameter]:
         OpenApiParameter(
             "ordering", str, description="Field names, comma-separated, `-` for descending."
         ),
+        OpenApiParameter(
+            "archived", bool, default=False, description="true: the archived records instead."
+        ),
         *filters,
     ]
 
@@ -218,6 +251,8 @@ def _document(viewset: type[RecordViewSet]) -> type[RecordViewSet]:
         update=extend_schema(tags=tags),
         partial_update=extend_schema(tags=tags),
         destroy=extend_schema(tags=tags),
+        archive=extend_schema(tags=tags, request=None, responses={200: obj.serializer}),
+        restore=extend_schema(tags=tags, request=None, responses={200: obj.serializer}),
         export=extend_schema(
             tags=tags,
             parameters=_list_parameters(obj),

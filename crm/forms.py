@@ -22,7 +22,7 @@ from .models import Company, Opportunity, Person, Workspace
 from .objects import BY_MODEL, RecordObject
 
 # Fields the serialiser fills itself or that need a JSON editor the pages don't have.
-NOT_EDITABLE = {"id", "custom", "created_at", "updated_at", "created_by"}
+NOT_EDITABLE = {"id", "custom", "created_at", "updated_at", "created_by", "archived_at"}
 
 # A <select> of related records stays usable up to a few hundred options.
 MAX_RELATION_CHOICES = 500
@@ -296,6 +296,8 @@ class RecordListForm(forms.Form):
 
     q = forms.CharField(required=False)
     sort = forms.CharField(required=False)
+    # The Archived view (`?archived=1`) lists the archived records instead of the live ones.
+    archived = forms.BooleanField(required=False)
 
     def __init__(self, obj: RecordObject, workspace: Workspace, data):
         super().__init__(data)
@@ -327,6 +329,10 @@ class RecordListForm(forms.Form):
     def active_filters(self) -> dict[str, str]:
         names = LIST_FILTERS.get(self.obj.name, ())
         return {name: self.cleaned_data[name] for name in names if self.cleaned_data.get(name)}
+
+    @property
+    def show_archived(self) -> bool:
+        return bool(self.cleaned_data.get("archived"))
 
     def apply(self, queryset: QuerySet) -> QuerySet:
         for term in self.search.split():

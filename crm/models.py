@@ -91,6 +91,9 @@ class Record(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     custom = models.JSONField(default=dict, blank=True)
+    # Archived records are a soft delete: kept, but out of lists, searches, find steps and
+    # record triggers unless asked for (SPEC section 2). crm/records.py archives and restores.
+    archived_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects = WorkspaceQuerySet.as_manager()
 

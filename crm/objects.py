@@ -32,12 +32,19 @@ class RecordObject:
         """Writable and readable field names, as a workflow or a CSV sees them."""
         return list(self.serializer.Meta.fields)
 
-    def queryset(self, workspace):
-        """Every read of records goes through here: workspace isolation in one place."""
+    def queryset(self, workspace, archived: bool | None = False):
+        """Every read of records goes through here: workspace isolation in one place.
+
+        Lists, searches and find steps see live records only (the default); `archived=True`
+        gives the archived ones, `archived=None` both (a record looked up by its id).
+        """
         related = [
             name for name in (*self.serializer.relations, *self.serializer.users, "created_by")
         ]
-        return self.model.objects.filter(workspace=workspace).select_related(*related)
+        queryset = self.model.objects.filter(workspace=workspace)
+        if archived is not None:
+            queryset = queryset.filter(archived_at__isnull=not archived)
+        return queryset.select_related(*related)
 
 
 OBJECTS: dict[str, RecordObject] = {

@@ -19,7 +19,21 @@ def _record_pages(name: str, plural: str) -> list:
         path(
             f"{plural}/bulk-delete/", views.record_bulk_delete, kwargs, name=f"{name}-bulk-delete"
         ),
+        path(
+            f"{plural}/bulk-archive/",
+            views.record_bulk_archive,
+            kwargs,
+            name=f"{name}-bulk-archive",
+        ),
+        path(
+            f"{plural}/bulk-restore/",
+            views.record_bulk_restore,
+            kwargs,
+            name=f"{name}-bulk-restore",
+        ),
         path(f"{plural}/<uuid:pk>/", views.record_detail, kwargs, name=f"{name}-detail"),
+        path(f"{plural}/<uuid:pk>/archive/", views.record_archive, kwargs, name=f"{name}-archive"),
+        path(f"{plural}/<uuid:pk>/restore/", views.record_restore, kwargs, name=f"{name}-restore"),
         path(f"{plural}/<uuid:pk>/edit/", views.record_edit, kwargs, name=f"{name}-edit"),
         path(f"{plural}/<uuid:pk>/delete/", views.record_delete, kwargs, name=f"{name}-delete"),
     ]

@@ -18,9 +18,9 @@ from django.utils.timezone import get_current_timezone, is_naive, make_aware
 from .objects import RecordObject
 
 # Query parameters that are not field filters.
-RESERVED_PARAMS = frozenset({"page", "page_size", "search", "ordering", "format"})
+RESERVED_PARAMS = frozenset({"page", "page_size", "search", "ordering", "format", "archived"})
 # JSON fields have no meaningful exact match from a query string.
-UNFILTERABLE = frozenset({"custom", "tags"})
+UNFILTERABLE = frozenset({"custom", "tags", "archived_at"})
 
 TRUE_WORDS = frozenset({"true", "1", "yes", "on", "t"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off", "f"})

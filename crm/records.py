@@ -4,9 +4,11 @@ goes through these functions so validation is the same everywhere."""
 import threading
 
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
-from .objects import RecordObject
+from .objects import BY_MODEL, RecordObject
+from .signals_control import ARCHIVED, RESTORED, mark_lifecycle_event
 
 
 class _CreateValidators(threading.local):
@@ -79,3 +81,41 @@ def update_record(obj: RecordObject, instance, data: dict, partial: bool = True,
 
 def delete_record(instance) -> None:
     instance.delete()
+
+
+class RecordStateConflict(Exception):
+    """Archiving an archived record or restoring a live one (the API answers 409)."""
+
+
+def archive_record(instance):
+    """Archives a live record (a soft delete); fires `record_archived` triggers."""
+    return _set_archived(instance, archived=True)
+
+
+def restore_record(instance):
+    """Brings an archived record back; fires `record_restored` triggers."""
+    return _set_archived(instance, archived=False)
+
+
+def _set_archived(instance, archived: bool):
+    model = type(instance)
+    label = BY_MODEL[model].label.lower()
+    with transaction.atomic():
+        # Read under a row lock, so two concurrent archives give one archive and one 409.
+        stored = list(
+            model.objects.select_for_update()
+            .filter(pk=instance.pk)
+            .values_list("archived_at", flat=True)
+        )
+        if not stored:
+            raise RecordStateConflict(f"This {label} no longer exists.")
+        if (stored[0] is not None) == archived:
+            raise RecordStateConflict(
+                f"This {label} is already archived."
+                if archived
+                else f"This {label} is not archived; there is nothing to restore."
+            )
+        instance.archived_at = timezone.now() if archived else None
+        mark_lifecycle_event(instance, ARCHIVED if archived else RESTORED)
+        instance.save(update_fields=["archived_at", "updated_at"])
+    return instance

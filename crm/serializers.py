@@ -119,7 +119,7 @@ class RecordSerializer(serializers.ModelSerializer):
     custom = serializers.JSONField(required=False)
 
     class Meta:
-        read_only_fields = ["id", "created_at", "updated_at", "created_by"]
+        read_only_fields = ["id", "created_at", "updated_at", "created_by", "archived_at"]
 
     def get_fields(self):
         # Building fields from the model was the largest part of an API write (see
@@ -196,7 +196,15 @@ def _meta(model_, *fields):
         (),
         {
             "model": model_,
-            "fields": ["id", *fields, "custom", "created_at", "updated_at", "created_by"],
+            "fields": [
+                "id",
+                *fields,
+                "custom",
+                "created_at",
+                "updated_at",
+                "created_by",
+                "archived_at",
+            ],
             "read_only_fields": RecordSerializer.Meta.read_only_fields,
         },
     )

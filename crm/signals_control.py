@@ -51,3 +51,17 @@ def records_bulk_created(model: type[models.Model], instances: Sequence[models.M
     `transaction.on_commit`, as for `post_save`.
     """
     bulk_created.send(sender=model, instances=instances)
+
+
+# Set on a record instance by the archive and restore services (crm/records.py) just before
+# its save: record triggers then see that save as `archived` or `restored`, not as an update.
+LIFECYCLE_EVENT = "_record_lifecycle_event"
+ARCHIVED, RESTORED = "archived", "restored"
+
+
+def mark_lifecycle_event(instance: models.Model, event: str) -> None:
+    instance.__dict__[LIFECYCLE_EVENT] = event
+
+
+def pop_lifecycle_event(instance: models.Model) -> str | None:
+    return instance.__dict__.pop(LIFECYCLE_EVENT, None)

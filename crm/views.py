@@ -53,7 +53,8 @@ def member_required(view):
 
 
 def _get_record(request, obj: RecordObject, pk):
-    return get_object_or_404(obj.queryset(request.workspace), pk=pk)
+    # By its id a record is found archived or not: its page offers to restore it.
+    return get_object_or_404(obj.queryset(request.workspace, archived=None), pk=pk)
 
 
 def _list_url(obj: RecordObject) -> str:
@@ -106,7 +107,7 @@ def _pipeline_by_stage(opportunities) -> list[dict]:
 def record_list(request, object_name: str):
     obj = OBJECTS[object_name]
     query = RecordListForm(obj, request.workspace, request.GET)
-    matching = query.apply(obj.queryset(request.workspace))
+    matching = query.apply(obj.queryset(request.workspace, archived=query.show_archived))
     page = Paginator(matching, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "obj": obj,
@@ -115,6 +116,7 @@ def record_list(request, object_name: str):
         "columns": obj.list_columns,
         "is_filtered": bool(query.search or query.active_filters),
         "total": obj.queryset(request.workspace).count(),
+        "archived_total": obj.queryset(request.workspace, archived=True).count(),
     }
     # Live search swaps only the table; a full load (or a shared link) gets the whole page.
     live = request.htmx and request.htmx.target == "list-results"
@@ -233,8 +235,7 @@ def record_delete(request, object_name: str, pk):
 def record_bulk_delete(request, object_name: str):
     """Deletes the records ticked on a list page, after a confirmation page."""
     obj = OBJECTS[object_name]
-    ids = [value for value in request.POST.getlist("record_ids") if parse_uuid(value)]
-    doomed = list(obj.queryset(request.workspace).filter(pk__in=ids))
+    doomed = _ticked_records(request, obj, archived=None)
     if not doomed:
         messages.info(request, f"Select the {obj.label_plural.lower()} to delete first.")
         return redirect(_list_url(obj))
@@ -248,6 +249,66 @@ def record_bulk_delete(request, object_name: str):
     noun = obj.label if len(doomed) == 1 else obj.label_plural.lower()
     messages.success(request, f"Deleted {len(doomed)} {noun}.")
     return redirect(_list_url(obj))
+
+
+def _ticked_records(request, obj: RecordObject, archived: bool | None) -> list:
+    ids = [value for value in request.POST.getlist("record_ids") if parse_uuid(value)]
+    return list(obj.queryset(request.workspace, archived=archived).filter(pk__in=ids))
+
+
+@member_required
+@require_POST
+def record_archive(request, object_name: str, pk):
+    return _archive_or_restore(request, OBJECTS[object_name], pk, archive=True)
+
+
+@member_required
+@require_POST
+def record_restore(request, object_name: str, pk):
+    return _archive_or_restore(request, OBJECTS[object_name], pk, archive=False)
+
+
+def _archive_or_restore(request, obj: RecordObject, pk, archive: bool):
+    record = _get_record(request, obj, pk)
+    try:
+        (records.archive_record if archive else records.restore_record)(record)
+    except records.RecordStateConflict as conflict:
+        messages.info(request, str(conflict))
+    else:
+        verb = "archived" if archive else "restored"
+        messages.success(request, f"{obj.label} “{record}” {verb}.")
+    return redirect(f"{obj.name}-detail", pk=record.pk)
+
+
+@member_required
+@require_POST
+def record_bulk_archive(request, object_name: str):
+    return _bulk_archive_or_restore(request, OBJECTS[object_name], archive=True)
+
+
+@member_required
+@require_POST
+def record_bulk_restore(request, object_name: str):
+    return _bulk_archive_or_restore(request, OBJECTS[object_name], archive=False)
+
+
+def _bulk_archive_or_restore(request, obj: RecordObject, archive: bool):
+    """Archives (or restores) the ticked records one at a time through the service, so each
+    fires its record triggers; records already in that state are left as they are."""
+    service = records.archive_record if archive else records.restore_record
+    ticked = _ticked_records(request, obj, archived=not archive)
+    for record in ticked:
+        try:
+            service(record)
+        except records.RecordStateConflict:
+            continue  # changed meanwhile by someone else: already where it should be
+    action = "archive" if archive else "restore"
+    if not ticked:
+        messages.info(request, f"Select the {obj.label_plural.lower()} to {action} first.")
+    else:
+        noun = obj.label if len(ticked) == 1 else obj.label_plural.lower()
+        messages.success(request, f"{action.capitalize()}d {len(ticked)} {noun}.")
+    return redirect(_list_url(obj) + ("" if archive else "?archived=1"))
 
 
 def _cascade_counts(workspace, obj: RecordObject, doomed: list) -> dict[str, int]:

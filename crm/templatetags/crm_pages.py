@@ -263,6 +263,12 @@ ICONS = {
     "trash": '<path d="M3 6h18M19 6v14c0 1-1 2-2 2H7c-1 0-2-1-2-2V6M8 6V4c0-1 1-2 2-2h4c1 0 2 1 '
     '2 2v2"/>',
     "x": '<path d="M18 6 6 18M6 6l12 12"/>',
+    "archive": '<rect width="20" height="5" x="2" y="3" rx="1"/><path d="M4 8v11a2 2 0 0 0 2 2h12a2 '
+    '2 0 0 0 2-2V8M10 12h4"/>',
+    "rotate-ccw": '<path d="M3 12a9 9 0 1 0 9-9 9.75 9.75 0 0 0-6.74 2.74L3 8"/><path d="M3 3v5h5"/>',
+    "kanban": '<path d="M6 5v11M12 5v6M18 5v14"/>',
+    "more": '<circle cx="12" cy="12" r="1"/><circle cx="19" cy="12" r="1"/><circle cx="5" cy="12" '
+    'r="1"/>',
     "check": '<path d="M20 6 9 17l-5-5"/>',
     "calendar": '<rect width="18" height="18" x="3" y="4" rx="2"/>'
     '<path d="M16 2v4M8 2v4M3 10h18"/>',

@@ -12,6 +12,7 @@ from crm.ids import parse_uuid
 from crm.objects import OBJECTS, RecordObject, serialize
 
 from .. import conditions
+from ..settings_schema import Setting
 from . import register
 from .base import StepContext, StepError, StepHandler
 
@@ -90,7 +91,7 @@ def _get(ctx: StepContext, obj: RecordObject, record_id):
     if pk is None:
         raise StepError(f"'{record_id}' is not a valid {obj.name} id.")
     try:
-        return obj.queryset(ctx.workspace).get(pk=pk)
+        return obj.queryset(ctx.workspace, archived=None).get(pk=pk)
     except obj.model.DoesNotExist:
         raise StepError(f"No {obj.name} with id {record_id} in this workspace.") from None
 
@@ -284,3 +285,47 @@ class UpsertRecord(RecordStep):
         else:
             instance = _save(records.update_record, obj, existing, values, partial=True)
         return {"record": serialize(instance, ctx.workspace), "created": existing is None}
+
+
+class ArchiveStep(RecordStep):
+    """`archive_record` and `restore_record`: the record services' archive and restore."""
+
+    group = "Records"
+    outputs = ("record",)
+    settings_schema = (
+        Setting("object", "object", label="Object", required=True),
+        Setting(
+            "id",
+            "text",
+            label="Record id",
+            required=True,
+            templates=True,
+            placeholder="{{trigger.record.id}}",
+        ),
+    )
+    service = staticmethod(records.archive_record)
+
+    def validate_settings(self, settings, graph):
+        return _object_problems(settings)[1]
+
+    def execute(self, ctx):
+        obj = self.object(ctx)
+        instance = _get(ctx, obj, ctx.resolve(ctx.settings.get("id")))
+        try:
+            instance = self.service(instance)
+        except records.RecordStateConflict as conflict:
+            raise StepError(str(conflict)) from conflict
+        return {"record": serialize(instance, ctx.workspace)}
+
+
+@register
+class ArchiveRecord(ArchiveStep):
+    type = "archive_record"
+    label = "Archive record"
+
+
+@register
+class RestoreRecord(ArchiveStep):
+    type = "restore_record"
+    label = "Restore record"
+    service = staticmethod(records.restore_record)

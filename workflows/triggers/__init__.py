@@ -5,7 +5,14 @@ from crm.objects import OBJECTS
 
 from .. import conditions
 
-RECORD_EVENTS = ("record_created", "record_updated", "record_created_or_updated", "record_deleted")
+RECORD_EVENTS = (
+    "record_created",
+    "record_updated",
+    "record_created_or_updated",
+    "record_deleted",
+    "record_archived",
+    "record_restored",
+)
 DATE_FIELDS = {"task": ("due_at",), "opportunity": ("close_date",)}
 EVERY_UNITS = ("minutes", "hours", "days", "weeks")
 OFFSET_UNITS = ("minutes", "hours", "days")

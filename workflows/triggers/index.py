@@ -31,12 +31,15 @@ from ..models import TriggerGeneration, Workflow, WorkflowVersion
 from . import RECORD_EVENTS
 
 CREATED, UPDATED, DELETED = "created", "updated", "deleted"
+ARCHIVED, RESTORED = "archived", "restored"
 # The record events each trigger type listens to.
 EVENT_KINDS = {
     "record_created": (CREATED,),
     "record_updated": (UPDATED,),
     "record_created_or_updated": (CREATED, UPDATED),
     "record_deleted": (DELETED,),
+    "record_archived": (ARCHIVED,),
+    "record_restored": (RESTORED,),
 }
 INDEXED_TYPES = (*RECORD_EVENTS, "webhook")
 

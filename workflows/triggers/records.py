@@ -1,5 +1,9 @@
 """Record triggers (SPEC section 4): `record_created`, `record_updated`,
-`record_created_or_updated` and `record_deleted`.
+`record_created_or_updated`, `record_deleted`, `record_archived` and `record_restored`.
+
+Archiving and restoring (crm/records.py) are saves marked with their lifecycle event: they
+fire only the archive triggers. Every other write to an archived record fires nothing, as
+archived records are out of record triggers unless asked (SPEC section 2).
 
 They listen to Django's model signals on the five record models, so every write fires them,
 whoever makes it: pages, admin, API, imports (`records_bulk_created`) and workflow steps.
@@ -39,11 +43,11 @@ from django.utils import timezone
 from crm.models import Workspace
 from crm.objects import OBJECTS, RecordObject, serialize
 from crm.serializers import plain
-from crm.signals_control import bulk_created, triggers_are_suppressed
+from crm.signals_control import bulk_created, pop_lifecycle_event, triggers_are_suppressed
 
 from .. import conditions, dispatch, runtime
 from ..models import WorkflowRun
-from .index import CREATED, DELETED, UPDATED, RecordTrigger, trigger_index
+from .index import ARCHIVED, CREATED, DELETED, RESTORED, UPDATED, RecordTrigger, trigger_index
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ OBJECT_BY_MODEL: dict[type[models.Model], RecordObject] = {
 REMEMBERED = "_trigger_remembered_values"
 # Bookkeeping that changes on every save or never: not a change a workflow listens to.
 UNTRACKED = {"id", "workspace", "created_at", "updated_at", "created_by"}
+LIFECYCLE_KINDS = (ARCHIVED, RESTORED)
 MISSING = object()
 
 
@@ -168,6 +173,8 @@ class RecordEvent:
             ]
         if self.kind == DELETED:
             return []
+        if self.kind in LIFECYCLE_KINDS:
+            return ["archived_at"]
         if self.before_values is None:
             return None
         return [
@@ -241,8 +248,10 @@ def record_saved(sender, instance, created, raw=False, **kwargs) -> None:
         return
     before_values = instance.__dict__.pop(REMEMBERED, None)
     obj = OBJECT_BY_MODEL[sender]
-    if not triggers_are_suppressed():
-        kind = CREATED if created else UPDATED
+    kind = pop_lifecycle_event(instance) or (CREATED if created else UPDATED)
+    if kind in (CREATED, UPDATED) and instance.__dict__.get("archived_at") is not None:
+        pass  # a write to an archived record: out of record triggers
+    elif not triggers_are_suppressed():
         data = trigger_index.current()
         triggers = data.records.get((instance.workspace_id, obj.name, kind))
         if triggers and not _surely_unwanted(data, obj, instance, kind, before_values):
@@ -267,6 +276,8 @@ def record_deleted(sender, instance, **kwargs) -> None:
     if triggers_are_suppressed():
         return
     obj = OBJECT_BY_MODEL[sender]
+    if instance.__dict__.get("archived_at") is not None:
+        return  # deleting an archived record for good: out of record triggers
     triggers = trigger_index.record_triggers(instance.workspace_id, obj.name, DELETED)
     if triggers:
         fire([RecordEvent(obj, instance, DELETED)], triggers)
