@@ -203,7 +203,7 @@ def test_archive_steps_are_labelled_in_the_records_group():
 
 
 def test_a_workflow_with_an_archive_trigger_and_step_validates(workspace):
-    from workflows.graph import validate
+    from workflows.validation import validate
 
     raw = graph(
         step("archive", "archive_record", {"object": "person", "id": "{{trigger.record.id}}"}),
