@@ -13,6 +13,7 @@ from . import records
 from .models import (
     ApiKey,
     Company,
+    Meeting,
     Membership,
     Note,
     Opportunity,
@@ -207,3 +208,13 @@ class NoteAdmin(RecordAdmin):
     search_fields = ["title", "body"]
     autocomplete_fields = ["workspace", "company", "person", "opportunity"]
     list_select_related = ["workspace", "company", "person", "opportunity"]
+
+
+@admin.register(Meeting)
+class MeetingAdmin(RecordAdmin):
+    list_display = ["title", "starts_at", "status", "location", "company", "workspace"]
+    list_filter = ["workspace", "status"]
+    search_fields = ["title", "location"]
+    date_hierarchy = "starts_at"
+    autocomplete_fields = ["workspace", "company", "opportunity", "owner", "attendees"]
+    list_select_related = ["workspace", "company"]

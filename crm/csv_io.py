@@ -20,7 +20,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from .objects import RecordObject
-from .records import new_record, validate_new_record
+from .records import new_record, save_many_relations, validate_new_record
 from .signals_control import records_bulk_created, triggers_suppressed
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -58,7 +58,7 @@ class ImportResult:
 
 def export_columns(obj: RecordObject) -> list[str]:
     """Every field of the API shape, each relation followed by its `<relation>_name`."""
-    named = {*obj.serializer.relations, *obj.serializer.users, "created_by"}
+    named = {*obj.serializer.relations, *obj.serializer.users, *obj.serializer.many, "created_by"}
     columns = []
     for name in obj.field_names:
         columns.append(name)
@@ -265,6 +265,7 @@ def _insert(obj: RecordObject, batch: list) -> None:
         return
     with transaction.atomic():
         obj.model.objects.bulk_create(batch)
+        save_many_relations(batch)
         records_bulk_created(obj.model, batch)
 
 

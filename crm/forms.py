@@ -18,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 
 from . import records
 from .ids import parse_uuid
-from .models import Company, Opportunity, Person, Workspace
+from .models import Company, Meeting, Opportunity, Person, Workspace
 from .objects import BY_MODEL, RecordObject
 
 # Fields the serialiser fills itself or that need a JSON editor the pages don't have.
@@ -32,6 +32,7 @@ RELATED_ORDER: dict[type[models.Model], tuple[str, ...]] = {
     Company: ("name",),
     Person: ("last_name", "first_name", "email"),
     Opportunity: ("name",),
+    Meeting: ("-starts_at",),
 }
 USER_ORDER = ("first_name", "last_name", "email")
 
@@ -48,6 +49,8 @@ def input_kind(model_field: models.Field) -> str:
     """The kind of HTML input that edits a model field (templates/crm/_form_field.html)."""
     if model_field.choices:
         return "select"
+    if model_field.many_to_many:
+        return "relations"
     if model_field.is_relation:
         return "member" if model_field.related_model is get_user_model() else "relation"
     kinds = [
@@ -157,6 +160,9 @@ class RecordForm:
             if kind == "checkbox":
                 data[name] = name in self.data
                 continue
+            if kind == "relations":
+                data[name] = [value for value in self.data.getlist(name) if value]
+                continue
             if name not in self.data:
                 continue
             value = self.data.get(name, "").strip()
@@ -190,8 +196,11 @@ class RecordForm:
         if self.is_bound:
             values = {name: self.data.get(name, "") for name in self.field_names}
             for name in self.field_names:
-                if input_kind(self._model_field(name)) == "checkbox":
+                kind = input_kind(self._model_field(name))
+                if kind == "checkbox":
                     values[name] = name in self.data
+                elif kind == "relations":
+                    values[name] = self.data.getlist(name)
             return values
         if self.instance is not None:
             return {name: self._instance_value(name) for name in self.field_names}
@@ -199,6 +208,8 @@ class RecordForm:
 
     def _instance_value(self, name: str):
         model_field = self._model_field(name)
+        if model_field.many_to_many:
+            return [str(item.pk) for item in getattr(self.instance, name).all()]
         if model_field.is_relation:
             return str(getattr(self.instance, model_field.attname) or "")
         value = getattr(self.instance, name)
@@ -208,6 +219,8 @@ class RecordForm:
         if name in self.initial:
             return self.initial[name]
         model_field = self._model_field(name)
+        if model_field.many_to_many:
+            return []
         if model_field.has_default() and not model_field.is_relation:
             return _input_value(model_field, model_field.get_default())
         return ""
@@ -221,6 +234,8 @@ class RecordForm:
             return [(str(user.pk), member_label(user)) for user in members_of(self.workspace)]
         if kind == "relation":
             return relation_choices(model_field.related_model, self.workspace, current)
+        if kind == "relations":
+            return relation_choices(model_field.related_model, self.workspace)
         return []
 
     def _keep_errors(self, detail) -> None:
@@ -275,6 +290,7 @@ LIST_FILTERS: dict[str, tuple[str, ...]] = {
     "opportunity": ("stage", "company", "owner"),
     "task": ("status", "assignee", "due"),
     "note": ("company", "person", "opportunity"),
+    "meeting": ("status", "company", "opportunity", "owner"),
 }
 DEFAULT_SORT = {"task": "due_at"}
 DUE_CHOICES = [

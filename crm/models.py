@@ -1,4 +1,4 @@
-"""Tenancy (workspaces, members, API keys) and the five record objects of SPEC section 2."""
+"""Tenancy (workspaces, members, API keys) and the six record objects of SPEC section 2."""
 
 import hashlib
 import secrets
@@ -225,6 +225,39 @@ class Note(Record, Linked):
 
     class Meta(Record.Meta):
         pass
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class MeetingStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    CANCELLED = "cancelled", "Cancelled"
+    DONE = "done", "Done"
+
+
+class Meeting(Record):
+    title = models.CharField(max_length=300)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+    location = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=20, choices=MeetingStatus.choices, default=MeetingStatus.SCHEDULED
+    )
+    attendees = models.ManyToManyField(Person, blank=True, related_name="meetings")
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="meetings"
+    )
+    opportunity = models.ForeignKey(
+        Opportunity, null=True, blank=True, on_delete=models.SET_NULL, related_name="meetings"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(Record.Meta):
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["workspace", "starts_at"])]
 
     def __str__(self) -> str:
         return self.title

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db import models
 
 from . import serializers as s
-from .models import Company, Note, Opportunity, Person, Task
+from .models import Company, Meeting, Note, Opportunity, Person, Task
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,10 @@ class RecordObject:
         queryset = self.model.objects.filter(workspace=workspace)
         if archived is not None:
             queryset = queryset.filter(archived_at__isnull=not archived)
-        return queryset.select_related(*related)
+        queryset = queryset.select_related(*related)
+        return (
+            queryset.prefetch_related(*self.serializer.many) if self.serializer.many else queryset
+        )
 
 
 OBJECTS: dict[str, RecordObject] = {
@@ -91,6 +94,15 @@ OBJECTS: dict[str, RecordObject] = {
             s.NoteSerializer,
             search_fields=("title", "body"),
             list_columns=("title", "company", "person", "opportunity", "created_at"),
+        ),
+        RecordObject(
+            "meeting",
+            "meetings",
+            Meeting,
+            s.MeetingSerializer,
+            search_fields=("title", "location"),
+            list_columns=("title", "starts_at", "status", "location", "company", "opportunity"),
+            date_fields=("starts_at", "ends_at"),
         ),
     ]
 }

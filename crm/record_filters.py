@@ -89,7 +89,7 @@ def _relation_lookup(field: models.ForeignKey, name: str, raw: str) -> Q:
     if target is get_user_model():
         if "@" in raw:  # members are also addressed by email, as on writes
             return Q(**{f"{name}__email__iexact": raw.strip()})
-        if not raw.strip().isdigit():
+        if not (raw.strip().isascii() and raw.strip().isdigit()):
             raise FilterError({name: ["Expected a user id or an email."]})
         return Q(**{f"{name}_id": int(raw)})
     return Q(**{f"{name}_id": _parse_uuid(name, raw, target._meta.verbose_name)})

@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from .objects import BY_MODEL, RecordObject
+from .serializers import PENDING_MANY
 from .signals_control import ARCHIVED, RESTORED, mark_lifecycle_event
 
 
@@ -41,9 +42,21 @@ def validate_new_record(obj: RecordObject, workspace, data: dict) -> dict:
 
 
 def new_record(obj: RecordObject, workspace, values: dict, user=None):
-    """An unsaved record from `validate_new_record` values (for bulk inserts)."""
+    """An unsaved record from `validate_new_record` values (for bulk inserts). Many-to-many
+    values (a meeting's attendees) wait on the instance for `save_many_relations`."""
     created_by = user if getattr(user, "pk", None) else None
-    return obj.model(**values, workspace=workspace, created_by=created_by)
+    values = dict(values)
+    many = {name: values.pop(name) for name in obj.serializer.many if name in values}
+    record = obj.model(**values, workspace=workspace, created_by=created_by)
+    record.__dict__[PENDING_MANY] = many
+    return record
+
+
+def save_many_relations(instances) -> None:
+    """Sets the many-to-many values `new_record` kept, once the records are inserted."""
+    for instance in instances:
+        for name, related in instance.__dict__.pop(PENDING_MANY, {}).items():
+            getattr(instance, name).set(related)
 
 
 def create_record(obj: RecordObject, workspace, data: dict, user=None):
@@ -53,7 +66,8 @@ def create_record(obj: RecordObject, workspace, data: dict, user=None):
     """
     record = new_record(obj, workspace, validate_new_record(obj, workspace, data), user)
     with transaction.atomic(savepoint=False):  # one write: no savepoint needed
-        record.save(force_insert=True)
+        record.save(force_insert=True)  # its post_save serialises the pending attendees
+        save_many_relations([record])
     return record
 
 

@@ -7,9 +7,11 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Company, Note, Opportunity, Person, Task
+from .ids import parse_uuid
+from .models import Company, Meeting, Note, Opportunity, Person, Task
 
 
 class WorkspaceRelatedField(serializers.PrimaryKeyRelatedField):
@@ -65,7 +67,7 @@ class MemberField(serializers.PrimaryKeyRelatedField):
             self.fail("incorrect_type", data_type=type(data).__name__)
         if isinstance(data, str) and "@" in data:
             user = self.get_queryset().filter(email__iexact=data.strip()).first()
-        elif isinstance(data, int) or (isinstance(data, str) and data.isdigit()):
+        elif isinstance(data, int) or (isinstance(data, str) and data.isascii() and data.isdigit()):
             user = self.get_queryset().filter(pk=int(data)).first()
         else:
             self.fail("incorrect_type", data_type=type(data).__name__)
@@ -92,6 +94,74 @@ class DisplayNameField(serializers.CharField):
         return display_name(value)
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string", "format": "uuid"}})
+class WorkspaceManyField(serializers.Field):
+    """A many-to-many relation as a list of ids of the caller's workspace (text split on
+    commas is accepted too, for CSV cells and form fields)."""
+
+    def __init__(self, model, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.related_model = model
+
+    def to_internal_value(self, data):
+        if data is None or data == "":
+            return []
+        if isinstance(data, str):
+            data = [part.strip() for part in data.split(",") if part.strip()]
+        if not isinstance(data, list):
+            raise serializers.ValidationError("Expected a list of ids.")
+        ids = []
+        for item in data:
+            pk = parse_uuid(item) if isinstance(item, str) else None
+            if pk is None:
+                raise serializers.ValidationError(f"Expected ids (UUIDs), got {item!r}.")
+            ids.append(pk)
+        workspace = self.context.get("workspace")
+        found = {
+            r.pk: r for r in self.related_model.objects.filter(workspace=workspace, pk__in=ids)
+        }
+        missing = [str(pk) for pk in ids if pk not in found]
+        if missing:
+            what = self.related_model._meta.verbose_name
+            raise serializers.ValidationError(
+                f"No {what} with id {', '.join(missing)} in this workspace."
+            )
+        return [found[pk] for pk in dict.fromkeys(ids)]
+
+    def get_attribute(self, instance):
+        return _many_values(instance, self.source)
+
+    def to_representation(self, value):
+        return [str(item.pk) for item in value]
+
+
+PENDING_MANY = "_pending_many_relations"
+
+
+def _many_values(instance, name: str) -> list:
+    """The related records, or those waiting to be set on a record just inserted (so its
+    `record_created` payload already lists them; see crm/records.new_record)."""
+    pending = instance.__dict__.get(PENDING_MANY) or {}
+    if name in pending:
+        return list(pending[name])
+    return list(getattr(instance, name).all()) if instance.pk else []
+
+
+@extend_schema_field({"type": "string", "readOnly": True})
+class ManyNamesField(serializers.Field):
+    """The read-only display string of a many-to-many relation: its names, comma-joined."""
+
+    def __init__(self, relation: str, **kwargs):
+        super().__init__(source=relation, read_only=True, **kwargs)
+
+    def get_attribute(self, instance):
+        return _many_values(instance, self.source)
+
+    def to_representation(self, value):
+        return ", ".join(display_name(item) for item in value)
+
+
 class TagsField(serializers.ListField):
     child = serializers.CharField(max_length=50)
 
@@ -115,6 +185,7 @@ class RecordSerializer(serializers.ModelSerializer):
 
     relations: dict = {}
     users: tuple = ()
+    many: dict = {}  # many-to-many relations: a list of ids, `<name>_name` joins their names
 
     custom = serializers.JSONField(required=False)
 
@@ -137,6 +208,9 @@ class RecordSerializer(serializers.ModelSerializer):
             fields[name] = WorkspaceRelatedField(model)
         for name in self.users:
             fields[name] = MemberField()
+        for name, model in self.many.items():
+            fields[name] = WorkspaceManyField(model)
+            fields[f"{name}_name"] = ManyNamesField(name)
         fields["created_by"] = serializers.PrimaryKeyRelatedField(read_only=True)
         for name in (*self.relations, *self.users, "created_by"):
             fields[f"{name}_name"] = DisplayNameField(name)
@@ -153,9 +227,13 @@ class RecordSerializer(serializers.ModelSerializer):
         return list(validators)
 
     def create(self, validated_data):
-        # Records have no many-to-many fields: skip ModelSerializer's per-call model
-        # introspection (measurable on the API's hot path).
-        return self.Meta.model.objects.create(**validated_data)
+        # Skips ModelSerializer's per-call model introspection (measurable on the API's hot
+        # path); the few many-to-many fields (`many`) are set after the insert.
+        many = {name: validated_data.pop(name) for name in self.many if name in validated_data}
+        instance = self.Meta.model.objects.create(**validated_data)
+        for name, values in many.items():
+            getattr(instance, name).set(values)
+        return instance
 
     def validate_custom(self, value):
         if not isinstance(value, dict):
@@ -276,6 +354,31 @@ class TaskSerializer(RecordSerializer):
 class NoteSerializer(RecordSerializer):
     relations = LINKS
     Meta = _meta(Note, "title", "body", "company", "person", "opportunity")
+
+
+class MeetingSerializer(RecordSerializer):
+    relations = {"company": Company, "opportunity": Opportunity}
+    many = {"attendees": Person}
+    users = ("owner",)
+    Meta = _meta(
+        Meeting,
+        "title",
+        "starts_at",
+        "ends_at",
+        "location",
+        "status",
+        "attendees",
+        "company",
+        "opportunity",
+        "owner",
+    )
+
+    def validate(self, attrs):
+        starts = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
+        ends = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
+        if starts and ends and ends < starts:
+            raise serializers.ValidationError({"ends_at": "A meeting cannot end before it starts."})
+        return attrs
 
 
 def plain(value):

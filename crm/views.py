@@ -31,8 +31,9 @@ from .serializers import LINKS
 PAGE_SIZE = 25
 # Related lists on a detail page: (object shown, its field pointing at the record).
 RELATED_LISTS = {
-    "company": [("person", "company"), ("opportunity", "company")],
-    "person": [("opportunity", "point_of_contact")],
+    "company": [("person", "company"), ("opportunity", "company"), ("meeting", "company")],
+    "person": [("opportunity", "point_of_contact"), ("meeting", "attendees")],
+    "opportunity": [("meeting", "opportunity")],
 }
 RELATED_LIST_LIMIT = 50
 INLINE_NOTE_FIELDS = ["title", "body"]

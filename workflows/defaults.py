@@ -348,6 +348,51 @@ QUALIFY_BY_FORM = _graph(
     ],
 )
 
+# A day before a meeting starts, each attendee gets an email.
+# TODO(live): add a `notify` step to the meeting's owner once the notify step is on main.
+MEETING_REMINDER = _graph(
+    "date_relative",
+    {
+        "object": "meeting",
+        "field": "starts_at",
+        "offset": {"amount": 1, "unit": "days", "direction": "before"},
+    },
+    ["attendees"],
+    [
+        _step(
+            "attendees",
+            "Find the attendees",
+            "find_records",
+            {
+                "object": "person",
+                "where": {
+                    "all": [{"field": "id", "op": "in", "value": "{{trigger.record.attendees}}"}]
+                },
+                "limit": 200,
+            },
+            ["each"],
+        ),
+        _step(
+            "each",
+            "For each attendee",
+            "iterator",
+            {"items": "{{steps.attendees.records}}", "loop": ["email"]},
+        ),
+        _step(
+            "email",
+            "Email the attendee",
+            "send_email",
+            {
+                "to": "{{steps.each.item.email}}",
+                "subject": "Reminder: {{trigger.record.title}} tomorrow",
+                "body": "Hello {{steps.each.item.first_name}},\n\n"
+                "This is a reminder of “{{trigger.record.title}}” at {{trigger.record.starts_at}}"
+                " ({{trigger.record.location}}).\n\nSee you there.",
+            },
+        ),
+    ],
+)
+
 DEFAULT_WORKFLOWS = [
     (
         "Web-form lead capture",
@@ -375,6 +420,11 @@ DEFAULT_WORKFLOWS = [
         "Qualify lead by form",
         "Start it on a person: someone fills a short qualification form and the answers are saved.",
         QUALIFY_BY_FORM,
+    ),
+    (
+        "Meeting reminder",
+        "A day before a meeting starts, remind its attendees by email.",
+        MEETING_REMINDER,
     ),
 ]
 

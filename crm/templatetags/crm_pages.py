@@ -85,6 +85,11 @@ def field_value(record, name: str) -> SafeString:
         return EMPTY
     if model_field.choices:
         return badge(value, getattr(record, f"get_{name}_display")())
+    if model_field.many_to_many:
+        related = list(value.all())
+        if not related:
+            return EMPTY
+        return format_html_join(", ", "{}", ((_relation(item),) for item in related))
     if model_field.is_relation:
         return _relation(value)
     return _plain_value(record, name, model_field, value)
@@ -232,6 +237,7 @@ OBJECT_ICONS = {
     "opportunity": "target",
     "task": "check-square",
     "note": "file-text",
+    "meeting": "calendar",
 }
 
 # Stroke icons in the style of Lucide (ISC licence), drawn on a 24x24 grid.

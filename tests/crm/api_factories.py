@@ -1,10 +1,12 @@
 """Plain factory helpers for the record API tests: one record of each object, with links."""
 
+from datetime import UTC, datetime
+
 from rest_framework.test import APIClient
 
-from crm.models import ApiKey, Company, Note, Opportunity, Person, Task
+from crm.models import ApiKey, Company, Meeting, Note, Opportunity, Person, Task
 
-PLURALS = ["companies", "people", "opportunities", "tasks", "notes"]
+PLURALS = ["companies", "people", "opportunities", "tasks", "notes", "meetings"]
 
 # The smallest valid body for a create or a PUT of each object.
 VALID_BODIES = {
@@ -13,6 +15,7 @@ VALID_BODIES = {
     "opportunities": {"name": "Big deal"},
     "tasks": {"title": "Call back"},
     "notes": {"title": "Met at the fair"},
+    "meetings": {"title": "Demo", "starts_at": "2026-12-03T10:00:00Z"},
 }
 
 # A minimal CSV of each object, with one valid row.
@@ -22,6 +25,7 @@ VALID_CSV = {
     "opportunities": "name,stage\nBig deal,won\n",
     "tasks": "title,status\nCall back,todo\n",
     "notes": "title,body\nMet at the fair,Nice people\n",
+    "meetings": "title,starts_at\nDemo,2026-12-03T10:00:00Z\n",
 }
 
 
@@ -37,7 +41,16 @@ def make_records(workspace) -> dict[str, object]:
     links = {"company": company, "person": person, "opportunity": opportunity}
     task = Task.objects.create(workspace=workspace, title="Follow up", **links)
     note = Note.objects.create(workspace=workspace, title="First call", **links)
+    meeting = Meeting.objects.create(
+        workspace=workspace,
+        title="Kick-off",
+        starts_at=datetime(2026, 12, 3, 10, tzinfo=UTC),
+        company=company,
+        opportunity=opportunity,
+    )
+    meeting.attendees.set([person])
     return {
+        "meetings": meeting,
         "companies": company,
         "people": person,
         "opportunities": opportunity,

@@ -455,7 +455,11 @@ def test_a_company_page_lists_its_people_and_opportunities(client, workspace):
     records = make_one_of_each(workspace)
     response = client.get(f"/companies/{records['companies'].pk}/")
     sections = {s["obj"].name: list(s["rows"]) for s in response.context["related_lists"]}
-    assert sections == {"person": [records["people"]], "opportunity": [records["opportunities"]]}
+    assert sections == {
+        "person": [records["people"]],
+        "opportunity": [records["opportunities"]],
+        "meeting": [],
+    }
     assert [t.title for t in response.context["tasks"]] == ["Call Ada"]
     assert [n.title for n in response.context["notes"]] == ["Kick-off"]
 

@@ -37,12 +37,12 @@ def test_every_default_workflow_is_valid():
 def test_a_new_workspace_gets_the_defaults_published_and_inactive(db):
     workspace = create_workspace("fresh", owner_email="o@example.com", password="pw")
     workflows = Workflow.objects.filter(workspace=workspace)
-    assert workflows.count() == 5
+    assert workflows.count() == len(defaults.DEFAULT_WORKFLOWS)
     for workflow in workflows:
         assert workflow.status == "inactive"
         assert workflow.versions.get(number=1).status == "deactivated"
     create_workspace("fresh")
-    assert Workflow.objects.filter(workspace=workspace).count() == 5  # idempotent
+    assert Workflow.objects.filter(workspace=workspace).count() == len(defaults.DEFAULT_WORKFLOWS)
 
 
 def use_workflow(api, name, graph=None):

@@ -13,7 +13,11 @@ RECORD_EVENTS = (
     "record_archived",
     "record_restored",
 )
-DATE_FIELDS = {"task": ("due_at",), "opportunity": ("close_date",)}
+DATE_FIELDS = {
+    "task": ("due_at",),
+    "opportunity": ("close_date",),
+    "meeting": ("starts_at", "ends_at"),
+}
 EVERY_UNITS = ("minutes", "hours", "days", "weeks")
 OFFSET_UNITS = ("minutes", "hours", "days")
 

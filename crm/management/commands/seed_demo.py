@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from crm.models import (
     Company,
+    Meeting,
+    MeetingStatus,
     Note,
     Opportunity,
     Person,
@@ -230,6 +232,7 @@ class DemoCounts:
     opportunities: int = 30
     tasks: int = 40
     notes: int = 30
+    meetings: int = 20
 
 
 class Command(BaseCommand):
@@ -290,7 +293,18 @@ def create_demo_records(
     notes = Note.objects.bulk_create(
         [_note(rng, people, opportunities, users, workspace) for _ in range(counts.notes)]
     )
+    meetings = Meeting.objects.bulk_create(
+        [_meeting(rng, opportunities, users, now, common) for _ in range(counts.meetings)]
+    )
+    Meeting.attendees.through.objects.bulk_create(
+        [
+            Meeting.attendees.through(meeting_id=meeting.pk, person_id=person.pk)
+            for meeting in meetings
+            for person in _attendees(rng, meeting, people)
+        ]
+    )
     for model, created in [
+        (Meeting, meetings),
         (Company, companies),
         (Person, people),
         (Opportunity, opportunities),
@@ -389,6 +403,41 @@ def _task(rng, people, opportunities, users, now, common) -> Task:
         opportunity=opportunity,
         **common,
     )
+
+
+MEETING_TITLES = ["Discovery call", "Product demo", "Pricing review", "Kick-off", "QBR"]
+
+
+def _meeting(rng, opportunities, users, now, common) -> Meeting:
+    opportunity = rng.choice(opportunities)
+    # Some past (mostly done), most in the next two weeks, at office hours.
+    days = rng.choice([-10, -3, -1, 1, 1, 2, 3, 5, 8, 13])
+    starts = (now + timedelta(days=days)).replace(
+        hour=rng.choice([9, 10, 11, 14, 15, 16]), minute=rng.choice([0, 30]), second=0
+    )
+    past = days < 0
+    return Meeting(
+        title=f"{rng.choice(MEETING_TITLES)} with {opportunity.company.name}",
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=rng.choice([30, 45, 60])),
+        location=rng.choice(["Video call", "Their office", "Our office", ""]),
+        status=(
+            rng.choice([MeetingStatus.DONE, MeetingStatus.DONE, MeetingStatus.CANCELLED])
+            if past
+            else MeetingStatus.SCHEDULED
+        ),
+        company=opportunity.company,
+        opportunity=opportunity,
+        owner=opportunity.owner or rng.choice(users),
+        **common,
+    )
+
+
+def _attendees(rng, meeting: Meeting, people: list) -> list:
+    colleagues = [p for p in people if p.company_id == meeting.company_id]
+    return rng.sample(colleagues, min(len(colleagues), rng.choice([1, 2, 3]))) or [
+        rng.choice(people)
+    ]
 
 
 def _note(rng, people, opportunities, users, workspace) -> Note:
