@@ -4,37 +4,18 @@ Their writes commit in the same transaction as their `succeeded` step run (exact
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
 from crm import records
 from crm.ids import parse_uuid
 from crm.objects import OBJECTS, RecordObject, serialize
+from crm.record_query import where_fields, where_q
 
 from .. import conditions
 from . import register
 from .base import StepContext, StepError, StepHandler
 
 MAX_FIND_LIMIT = 1000
-WHERE_OPERATORS = {
-    "eq": "exact",
-    "ne": "exact",
-    "gt": "gt",
-    "gte": "gte",
-    "lt": "lt",
-    "lte": "lte",
-    "contains": "icontains",
-    "not_contains": "icontains",
-    "starts_with": "istartswith",
-    "ends_with": "iendswith",
-    "in": "in",
-    "not_in": "in",
-    "before": "lt",
-    "after": "gt",
-    "is_empty": "isnull",
-    "is_not_empty": "isnull",
-}
-NEGATED = {"ne", "not_contains", "not_in"}
 
 
 def _object_problems(settings: dict) -> tuple[RecordObject | None, list[str]]:
@@ -166,49 +147,13 @@ class DeleteRecord(RecordStep):
         return {"record": data}
 
 
-def where_to_q(obj: RecordObject, where: dict, ctx: StepContext) -> Q:
-    """Turns a `where` condition into a database filter (values rendered, never evaluated)."""
-    if "all" in where or "any" in where:
-        parts = [where_to_q(obj, item, ctx) for item in where.get("all", where.get("any", []))]
-        combined = Q()
-        for part in parts:
-            combined = combined & part if "all" in where else combined | part
-        return combined
-    field, op = where["field"], where["op"]
-    value = ctx.resolve(where.get("value"))
-    lookup = WHERE_OPERATORS[op]
-    if op in ("is_empty", "is_not_empty"):
-        empty = Q(**{f"{field}__isnull": True})
-        if obj.model._meta.get_field(field).get_internal_type() in (
-            "CharField",
-            "TextField",
-            "EmailField",
-            "URLField",
-        ):
-            empty |= Q(**{field: ""})
-        return empty if op == "is_empty" else ~empty
-    if op in ("in", "not_in") and not isinstance(value, list):
-        value = [part.strip() for part in str(value or "").split(",") if part.strip()]
-    if value is None and op in ("eq", "ne"):
-        query = Q(**{f"{field}__isnull": True})
-    else:
-        query = Q(**{f"{field}__{lookup}": value})
-    return ~query if op in NEGATED else query
-
-
 def _where_problems(obj: RecordObject, where) -> list[str]:
     if where in (None, {}):
         return []
     problems = conditions.validate(where, leaf_keys=("field", "op", "value"), where="where")
     if problems:
         return problems
-    return _field_problems(obj, _where_fields(where), "where")
-
-
-def _where_fields(where: dict) -> list[str]:
-    if "all" in where or "any" in where:
-        return [f for item in where.get("all", where.get("any", [])) for f in _where_fields(item)]
-    return [where.get("field")]
+    return _field_problems(obj, where_fields(where), "where")
 
 
 @register
@@ -239,7 +184,7 @@ class FindRecords(StepHandler):
         where = ctx.settings.get("where")
         try:
             if where:
-                queryset = queryset.filter(where_to_q(obj, where, ctx))
+                queryset = queryset.filter(where_q(obj, where, ctx.resolve))
             order_by = ctx.settings.get("order_by")
             queryset = queryset.order_by(order_by, "-created_at") if order_by else queryset
             found = [

@@ -115,7 +115,7 @@ def connect_signals(app_config) -> None:
     from django.db.models.signals import post_delete, post_migrate, post_save
 
     from ..models import Workflow, WorkflowVersion
-    from ..services import workflow_triggers_changed
+    from ..signals import workflow_triggers_changed
     from . import records
 
     records.connect()

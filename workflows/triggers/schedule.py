@@ -226,7 +226,7 @@ def ensure_sweep_schedule() -> None:
 
 def fire_schedule(workflow_id, now: datetime | None = None):
     """Starts the run of the latest due tick, at most once per tick; returns it or None."""
-    from .. import dispatch
+    from .. import queue
     from ..models import ScheduleState, WorkflowRun
 
     now = now or timezone.now()
@@ -246,6 +246,6 @@ def fire_schedule(workflow_id, now: datetime | None = None):
             workflow_id=workflow_id, last_scheduled_for__lt=tick
         ).update(last_scheduled_for=tick):
             payload = {"scheduled_for": tick.astimezone(ticks.zone).isoformat()}
-            run = dispatch.start_run(version, payload, WorkflowRun.Source.TRIGGER)
+            run = queue.start_run(version, payload, WorkflowRun.Source.TRIGGER)
         _arm(workflow_id, ticks, now)
     return run
