@@ -9,9 +9,10 @@ from crm.ids import parse_uuid
 from crm.objects import OBJECTS, serialize
 
 from . import queue
-from .graph import Problem, empty_graph, validate
+from .graph import empty_graph
 from .models import FormRequest, RunStatus, StepRun, Workflow, WorkflowRun, WorkflowVersion
 from .signals import workflow_triggers_changed
+from .validation import Problem, validate
 
 
 class WorkflowError(Exception):
