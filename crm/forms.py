@@ -20,6 +20,7 @@ from . import records
 from .ids import parse_uuid
 from .models import Company, Opportunity, Person, Workspace
 from .objects import BY_MODEL, RecordObject
+from .search import matching
 
 # Fields the serialiser fills itself or that need a JSON editor the pages don't have.
 NOT_EDITABLE = {"id", "custom", "created_at", "updated_at", "created_by"}
@@ -329,11 +330,7 @@ class RecordListForm(forms.Form):
         return {name: self.cleaned_data[name] for name in names if self.cleaned_data.get(name)}
 
     def apply(self, queryset: QuerySet) -> QuerySet:
-        for term in self.search.split():
-            match = Q()
-            for name in self.obj.search_fields:
-                match |= Q(**{f"{name}__icontains": term})
-            queryset = queryset.filter(match)
+        queryset = matching(self.obj, queryset, self.search)
         for name, value in self.active_filters.items():
             queryset = self._filter(queryset, name, value)
         return queryset.order_by(*sort_expressions(self.obj, self.sort_column), "-created_at")
