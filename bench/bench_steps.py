@@ -38,8 +38,8 @@ def per_call_ms(ctx: BenchContext, operation) -> float:
 def code_rows(ctx: BenchContext) -> list[Row]:
     from py_mini_racer import MiniRacer
 
-    from workflows.js_sandbox import stop_helpers
     from workflows.steps import get_handler
+    from workflows.steps.code.sandbox import stop_helpers
 
     handler = get_handler("code")
     step = {"id": "code", "type": "code", "settings": {"source": SOURCE, "input": INPUT_TEMPLATES}}

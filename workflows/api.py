@@ -14,7 +14,6 @@ from crm.ids import parse_uuid
 from crm.permissions import CanManage, IsWorkspaceMember, request_workspace
 
 from . import forms, services
-from .graph import Problem
 from .models import FormRequest, StepRun, Workflow, WorkflowRun, WorkflowVersion
 from .serializers import (
     FormSerializer,
@@ -24,6 +23,7 @@ from .serializers import (
     WorkflowSerializer,
 )
 from .triggers.webhook import rotate_webhook_secret
+from .validation import Problem
 
 MAX_RECORD_IDS = 10_000
 

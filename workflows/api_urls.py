@@ -1,7 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
 from .api import FormViewSet, RunViewSet, WorkflowViewSet
-from .secrets_api import SecretViewSet
+from .secrets.api import SecretViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False

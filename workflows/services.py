@@ -10,8 +10,9 @@ from crm.ids import parse_uuid
 from crm.objects import OBJECTS, serialize
 
 from . import dispatch
-from .graph import Problem, empty_graph, validate
+from .graph import empty_graph
 from .models import FormRequest, RunStatus, StepRun, Workflow, WorkflowRun, WorkflowVersion
+from .validation import Problem, validate
 
 # Sent after commit whenever what a workflow listens to may have changed (publish, activate,
 # deactivate, delete): trigger indexes and schedules resync on it.

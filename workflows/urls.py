@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
-from . import secret_views, views, webhooks
+from . import views, webhooks
+from .secrets import views as secret_views
 
 urlpatterns = [
     path("workflows/", views.workflow_list, name="workflow-list"),

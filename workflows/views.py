@@ -16,8 +16,8 @@ from crm.ids import parse_uuid
 from crm.views import member_required
 
 from . import forms, selectors, services
-from .graph import validate
 from .models import Workflow, WorkflowRun, WorkflowVersion
+from .validation import validate
 
 PAGE_SIZE = 25
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from crm.models import Note, Opportunity, Person, Task
 from crm.tenancy import create_workspace
 from workflows import defaults
-from workflows.graph import validate
 from workflows.models import OutboxEmail, Secret, Workflow
+from workflows.validation import validate
 
 from .helpers import person
 from .http_peer import Peer

@@ -12,10 +12,10 @@ import pytest
 
 from tests.workflows.factories import execute
 from tests.workflows.http_peer import Peer
-from workflows.ssrf import address_kind
 from workflows.steps import get_handler
 from workflows.steps.base import GraphInfo, LimitExceeded, StepError
 from workflows.steps.http import METHODS
+from workflows.steps.http.guard import address_kind
 
 # --- Fixtures --------------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from crm.views import member_required
 
-from . import secrets
-from .models import Secret
+from .. import secrets
+from ..models import Secret
 
 
 def _value_field() -> forms.CharField:

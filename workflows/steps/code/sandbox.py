@@ -21,7 +21,7 @@ Protocol: one JSON line per request, {source, input, timeout_ms, memory_bytes}; 
 per reply, {ok: true, result: <JSON text>} or {ok: false, kind, message}. POSIX only (select
 on a pipe).
 
-This file is also the helper's program: `python -I js_sandbox.py`. Keep its imports to the
+This file is also the helper's program: `python -I sandbox.py`. Keep its imports to the
 standard library at module level.
 """
 

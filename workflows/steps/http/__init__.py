@@ -1,6 +1,6 @@
 """The `http_request` step (SPEC sections 4 and 6): one HTTP call from a workflow.
 
-Connections go through workflows.ssrf, which refuses non-public addresses at the socket.
+Connections go through the guard (guard.py), which refuses non-public addresses at the socket.
 Redirects are followed here, one hop at a time, so each new URL is checked again. The
 timeout is the whole exchange, not each socket read: a watchdog shuts the sockets down at the
 deadline, so a server that drips bytes cannot hold a worker past `timeout_s`.
@@ -16,10 +16,10 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from ..ssrf import DestinationRefused, GuardedSession
-from ..templating import to_text
-from . import register
-from .base import GraphInfo, LimitExceeded, StepContext, StepError, StepHandler
+from ...templating import to_text
+from .. import register
+from ..base import GraphInfo, LimitExceeded, StepContext, StepError, StepHandler
+from .guard import DestinationRefused, GuardedSession
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 DEFAULT_TIMEOUT_S = 30

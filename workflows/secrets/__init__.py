@@ -21,7 +21,7 @@ from urllib.parse import quote, quote_plus
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from .models import Secret
+from ..models import Secret
 
 MASK = "***"
 NAME_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 
 from crm.permissions import CanManage, request_workspace
 
-from . import secrets
-from .models import Secret
+from .. import secrets
+from ..models import Secret
 
 
 class SecretSerializer(serializers.ModelSerializer):

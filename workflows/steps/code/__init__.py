@@ -2,7 +2,7 @@
 
 `input` is the step's `settings.input` with its templates resolved; the output is what `main`
 returns, as JSON. The source itself is never templated: values substituted into code would be
-evaluated, which SPEC section 4 forbids. Where and how the code runs is workflows.js_sandbox's
+evaluated, which SPEC section 4 forbids. Where and how the code runs is the sandbox's (sandbox.py)
 business: a fresh V8 isolate (mini-racer, chosen over QuickJS for the full language, a JIT and
 maintained wheels) in a helper process, because some JavaScript crashes V8 fatally and a
 worker must survive it. A bare isolate has no file system, network or process objects.
@@ -10,9 +10,9 @@ worker must survive it. A bare isolate has no file system, network or process ob
 
 import re
 
-from ..js_sandbox import JavaScriptError, JavaScriptLimitExceeded, run_javascript
-from . import register
-from .base import GraphInfo, LimitExceeded, StepContext, StepError, StepHandler
+from .. import register
+from ..base import GraphInfo, LimitExceeded, StepContext, StepError, StepHandler
+from .sandbox import JavaScriptError, JavaScriptLimitExceeded, run_javascript
 
 DEFAULT_TIMEOUT_MS = 5_000
 MAX_TIMEOUT_MS = 60_000
