@@ -24,6 +24,7 @@ from .forms import LIST_FILTERS, RecordForm, RecordListForm, editable_fields
 from .ids import parse_uuid
 from .models import Stage, TaskStatus
 from .objects import OBJECTS, RecordObject
+from .search import search_everything
 from .serializers import LINKS
 from .signals import record_page_context
 
@@ -309,3 +310,14 @@ def toggle_task(request, pk):
     if not request.htmx:
         return redirect("task-detail", pk=task.pk)
     return render(request, "crm/_task_item.html", {"task": task})
+
+
+@member_required
+def search(request):
+    """Ctrl/⌘+K: the results fragment for HTMX, or a whole page without JavaScript."""
+    text = request.GET.get("q", "")[:200]
+    context = {"groups": search_everything(request.workspace, text), "q": text.strip()}
+    template = "crm/_search_results.html" if request.htmx else "crm/search.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response

@@ -6,13 +6,16 @@ class WorkflowsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from crm.search import register_provider
         from crm.signals import record_page_shown, workspace_created
 
+        from .search import workflow_hits
         from .triggers import connect_signals
 
         connect_signals(self)
         workspace_created.connect(_install_defaults, dispatch_uid="default-workflows")
         record_page_shown.connect(_record_runs, dispatch_uid="record-runs")
+        register_provider(workflow_hits)
 
 
 def _install_defaults(sender, workspace, owner=None, **kwargs) -> None:
