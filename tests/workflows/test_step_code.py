@@ -4,10 +4,14 @@ and 6). The limit tests also check that the next call works, i.e. that the worke
 import os
 
 import pytest
+from django.db import connection
 
 from tests.workflows.factories import execute
+from tests.workflows.helpers import graph, run_workflow, step, steps_of
+from workflows.models import RunStatus
 from workflows.steps import get_handler
 from workflows.steps.base import GraphInfo, LimitExceeded, StepError
+from workflows.steps.code import sandbox
 
 
 def run_code(source, input=None, **settings):
@@ -137,6 +141,67 @@ def test_a_memory_bomb_fails_the_step_and_the_next_call_works():
     assert_the_next_call_works()
 
 
+def test_an_array_buffer_memory_bomb_fails_the_step_and_the_next_call_works():
+    """ArrayBuffer memory lives outside V8's heap, where only the OS limit sees it."""
+    source = """
+    function main() {
+      const hoard = [];
+      while (true) hoard.push(new Uint8Array(16 * 1024 * 1024).fill(1));
+    }"""
+    with pytest.raises(LimitExceeded, match="Out of memory"):
+        run_code(source, memory_mb=32, timeout_ms=20_000)
+    assert_the_next_call_works()
+
+
+def test_one_typed_array_over_the_limit_fails_the_step():
+    with pytest.raises(LimitExceeded, match="Out of memory: the code used more than 64 MB"):
+        run_code("function main() { return new Uint8Array(2 ** 28).fill(3)[5] }", memory_mb=64)
+    assert_the_next_call_works()
+
+
+def test_typed_arrays_within_the_limit_work():
+    source = "function main() { return new Uint8Array(32 * 1024 * 1024).fill(7)[12345] }"
+    assert run_code(source, memory_mb=64) == 7
+
+
+def test_a_run_whose_code_exhausts_memory_or_loops_fails_and_the_next_run_completes(workspace):
+    bomb = "function main() { const b = []; for (;;) b.push(new ArrayBuffer(1 << 24)) }"
+    loop = "function main() { for (;;) {} }"
+    fine = "function main(input) { return {doubled: input.n * 2} }"
+    runs = [
+        run_workflow(workspace, graph(step("code", "code", {"source": source, "input": {"n": 4},
+                                                             "timeout_ms": 2000})))
+        for source in (bomb, loop, fine)
+    ]  # fmt: skip
+    assert [run.status for run in runs] == [RunStatus.FAILED, RunStatus.FAILED, RunStatus.COMPLETED]
+    assert "Out of memory" in runs[0].error
+    assert "ran longer than 2,000 ms" in runs[1].error
+    assert steps_of(runs[2])[("code", "")].output == {"doubled": 8}
+
+
+def test_the_helper_cannot_read_the_apps_environment_or_database(settings):
+    os.environ["SANDBOX_TEST_CANARY"] = "secret-canary"
+    try:
+        helper = sandbox._take_helper()
+    finally:
+        del os.environ["SANDBOX_TEST_CANARY"]
+    try:
+        proc = f"/proc/{helper.process.pid}"
+        assert open(f"{proc}/environ", "rb").read() == b""
+        # What the helper sees as "/" is an empty directory: no app file, no database.
+        assert os.listdir(f"{proc}/root") == []
+        database = str(connection.settings_dict["NAME"])
+        assert not os.path.exists(f"{proc}/root/{database}")
+        assert not os.path.exists(f"{proc}/root/{settings.BASE_DIR}/manage.py")
+        assert "empty root" in helper.confined
+        if os.getuid() == 0:  # root drops to nobody, so the chroot cannot be undone
+            assert "Uid:\t65534" in open(f"{proc}/status").read()
+        if "network" in helper.confined:
+            assert os.readlink(f"{proc}/ns/net") != os.readlink("/proc/self/ns/net")
+    finally:
+        sandbox._give_back(helper)
+
+
 def test_code_that_crashes_v8_fails_the_step_and_the_worker_survives():
     """In this process V8 would abort it: "Fatal JavaScript invalid size error"."""
     worker = os.getpid()
@@ -149,7 +214,10 @@ def test_code_that_crashes_v8_fails_the_step_and_the_worker_survives():
 def test_a_builtin_that_ignores_the_timeout_is_stopped_by_the_watchdog():
     """V8 does not interrupt Array.prototype.fill; the helper's watchdog ends it."""
     with pytest.raises(LimitExceeded, match="ran longer than 500 ms"):
-        run_code("function main() { return new Array(1e9).fill(1).length }", timeout_ms=500)
+        run_code(
+            "function main() { return new Array(1e9).fill(1).length }",
+            timeout_ms=500, memory_mb=512,
+        )  # fmt: skip
     assert_the_next_call_works()
 
 
@@ -163,7 +231,7 @@ def test_an_output_over_10_mb_fails_the_step():
 
 
 def problems(**settings):
-    return get_handler("code").validate_settings(settings, GraphInfo(set(), {}))
+    return get_handler("code").settings_problems(settings, GraphInfo(set(), {}))
 
 
 def test_valid_settings_have_no_problems():
@@ -183,7 +251,7 @@ def test_valid_settings_have_no_problems():
     ("bad_settings", "problem"),
     [
         ({"source": "function helper() {}"}, "source must define function main(input)."),
-        ({}, "source must define function main(input)."),
+        ({}, "source is required."),
         ({"source": "function main() {}", "timeout_ms": 0}, "timeout_ms must be"),
         ({"source": "function main() {}", "timeout_ms": 60_001}, "timeout_ms must be"),
         ({"source": "function main() {}", "timeout_ms": "5s"}, "timeout_ms must be"),

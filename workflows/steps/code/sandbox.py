@@ -30,6 +30,7 @@ import os
 import select
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any
@@ -39,6 +40,14 @@ GRACE_SECONDS = 1.0  # past the timeout, the helper kills itself; 1 s later the 
 START_SECONDS = 30.0
 MAX_IDLE_HELPERS = 4
 MAX_OUTPUT_CHARS = 10_000_000  # the output is stored on the step run and read by later steps
+# Over a call's memory limit, what the OS limit leaves for V8's own bookkeeping: a heap
+# commits up to about twice what it uses, and with less than 128 MB V8 hit the OS limit
+# (a fatal crash) before its own limit (a clean "Out of memory") at 32 and 512 MB.
+HEADROOM_BYTES = 128 * 1024 * 1024
+CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWNET = 0x08000000, 0x10000000, 0x40000000
+PR_SET_NO_NEW_PRIVS = 38
+NOBODY = 65534
+ARRAY_BUFFER_FAILED = "Array buffer allocation failed"
 
 CALL_MAIN = """(function (input) {
   const encode = (value) => value === undefined ? "null" : JSON.stringify(value);
@@ -89,8 +98,8 @@ def _limit_message(kind: str, timeout_ms: int, memory_bytes: int) -> str:
         return f"Timed out: the code ran longer than {timeout_ms:,} ms."
     if kind == "memory":
         return f"Out of memory: the code used more than {megabytes} MB."
-    return (f"The JavaScript engine crashed while running the code, most likely on an "
-            f"allocation far over the {megabytes} MB limit.")  # fmt: skip
+    return (f"Out of memory: the JavaScript engine crashed while running the code, most "
+            f"likely on an allocation over the {megabytes} MB limit.")  # fmt: skip
 
 
 # --- The parent side: a small pool of helpers --------------------------------------------------
@@ -102,17 +111,23 @@ class _Helper:
     def __init__(self):
         self.owner_pid = os.getpid()
         self.buffer = bytearray()
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", os.path.abspath(__file__)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env={"LANG": "C.UTF-8"}, cwd="/", close_fds=True,
-        )  # fmt: skip
-        ready = self._read_line(time.monotonic() + START_SECONDS)
+        # An empty directory that becomes the helper's root; nothing of the app is in reach.
+        root = tempfile.mkdtemp(prefix="code-sandbox-")
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", os.path.abspath(__file__)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={}, cwd=root,
+                close_fds=True,
+            )  # fmt: skip
+            ready = self._read_line(time.monotonic() + START_SECONDS)
+        finally:
+            os.rmdir(root)  # the helper keeps it as its root; no one else can find it
         if ready is None or not ready.get("ready"):
             self.kill()
             raise JavaScriptError(
                 "Could not start the JavaScript sandbox (is mini-racer installed?)."
             )
+        self.confined: list[str] = ready.get("confined", [])
 
     @property
     def alive(self) -> bool:
@@ -212,19 +227,25 @@ if hasattr(os, "register_at_fork"):
 def _serve() -> None:
     import asyncio
 
+    confinement = _Confinement()
+    confinement.before_threads()
     # One event-loop thread for every isolate: mini-racer would start a thread per isolate.
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
-    isolate = _Isolate(loop)  # loads V8 before we say we are ready
-    _write({"ready": True})
+    isolate = _Isolate(loop)  # loads V8 (library, ICU data) before the files go away
+    _warm_up(isolate.racer)
+    devnull = os.open(os.devnull, os.O_WRONLY)  # before the chroot, which has no /dev
+    confinement.after_loading()
+    _write({"ready": True, "confined": confinement.applied})
     # V8 prints fatal out-of-memory reports on stderr; the parent reports the crash itself.
-    devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
+    os.close(devnull)
     for line in sys.stdin.buffer:
         request = json.loads(line)
         watchdog = threading.Timer(request["timeout_ms"] / 1000 + GRACE_SECONDS, os._exit, [70])
         watchdog.daemon = True
         watchdog.start()
+        confinement.limit_memory(request["memory_bytes"])
         reply = _run(isolate.racer, request)
         _write(reply)
         if not reply["ok"] and reply["kind"] != "error":
@@ -232,8 +253,121 @@ def _serve() -> None:
             os._exit(0)
         watchdog.cancel()
         isolate.free()
+        confinement.unlimit_memory()
         # Creating an isolate is most of a call's cost: make the next one while idle.
         isolate = _Isolate(loop)
+
+
+def _warm_up(racer) -> None:
+    """Runs the paths a call takes once, so nothing is loaded from disk after the files go."""
+    from py_mini_racer import JSEvalException, JSPromise
+
+    promise = racer.eval("Promise.resolve(1)")
+    if isinstance(promise, JSPromise):
+        promise.get(timeout=5)
+    try:
+        racer.eval("throw new Error('warm-up')")
+    except JSEvalException:
+        pass
+
+
+class _Confinement:
+    """What the operating system takes away from the helper (SPEC section 6), as far as this
+    machine allows; `applied` names what it could do, for the tests and the logs.
+
+    - Memory: RLIMIT_DATA, set before each call to what the helper uses then plus the call's
+      limit and HEADROOM. It counts the writable memory actually mapped, which is where
+      ArrayBuffer backing stores live (V8's own heap limit does not count them). RLIMIT_AS
+      cannot work: V8 reserves about 1.4 TB of address space for its sandbox when an isolate
+      starts (measured: VmSize 1,459,456,048 kB, VmData about 556 MB, RSS 66 MB).
+    - Network and IPC: new namespaces (unshare), so no interface but a down loopback.
+    - Files: the helper starts in an empty directory of its own (the parent removes it once
+      the helper is ready) and, once V8 is loaded, makes it its root (chroot): no app file,
+      no database, no /proc of the parent to read. Root drops to `nobody` after that, so the
+      chroot cannot be undone; others get the chroot inside a user namespace.
+    - No files written (RLIMIT_FSIZE 0), no core dumps, few descriptors, no new privileges.
+    The environment is empty already (the parent starts it so).
+    """
+
+    HARD_DATA_BYTES = 4 * 1024**3  # a ceiling the soft, per-call limit never goes above
+
+    def __init__(self):
+        self.applied: list[str] = []
+        self._status = None
+
+    def before_threads(self) -> None:
+        """Namespaces: unshare refuses a user namespace once a process has threads."""
+        import resource
+
+        for limit, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, 0)):
+            resource.setrlimit(limit, (value, value))
+        flags = CLONE_NEWNET | CLONE_NEWIPC
+        if os.geteuid() != 0:
+            flags |= CLONE_NEWUSER
+        if _libc().unshare(flags) == 0:
+            self.applied.append("network")
+            if flags & CLONE_NEWUSER:
+                self._map_user()
+        self._status = open("/proc/self/status", "rb", buffering=0)  # read after the chroot
+
+    def _map_user(self) -> None:
+        uid, gid = os.getuid(), os.getgid()
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"),
+                           ("gid_map", f"0 {gid} 1")):  # fmt: skip
+            with open(f"/proc/self/{name}", "w") as file:
+                file.write(text)
+        self.applied.append("user namespace")
+
+    def after_loading(self) -> None:
+        import resource
+
+        root = os.getcwd()
+        try:
+            os.chroot(root)
+            os.chdir("/")
+            self.applied.append("empty root")
+        except OSError:
+            pass
+        if os.getuid() == 0 and "user namespace" not in self.applied:
+            os.setgroups([])
+            os.setresgid(NOBODY, NOBODY, NOBODY)
+            os.setresuid(NOBODY, NOBODY, NOBODY)
+            self.applied.append("nobody")
+        _libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        hard = max(self._data_bytes() + self.HARD_DATA_BYTES, self.HARD_DATA_BYTES)
+        resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
+        self.applied.append("memory")
+
+    def limit_memory(self, memory_bytes: int) -> None:
+        import resource
+
+        soft = min(self._data_bytes() + memory_bytes + HEADROOM_BYTES, self._hard())
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, self._hard()))
+
+    def unlimit_memory(self) -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_DATA, (self._hard(), self._hard()))
+
+    def _hard(self) -> int:
+        import resource
+
+        return resource.getrlimit(resource.RLIMIT_DATA)[1]
+
+    def _data_bytes(self) -> int:
+        """VmData: the writable private memory mapped now (what RLIMIT_DATA counts)."""
+        self._status.seek(0)
+        for line in self._status.read().splitlines():
+            if line.startswith(b"VmData:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
 
 
 class _Isolate:
@@ -283,8 +417,12 @@ def _run(racer, request: dict) -> dict:
     except JSTimeoutException:
         return _failure("memory" if racer.was_hard_memory_limit_reached() else "timeout")
     except JSPromiseError as error:
+        if ARRAY_BUFFER_FAILED in str(error.reason):
+            return _failure("memory")
         return _failure("error", _describe_rejection(str(error.reason)))
     except JSEvalException as error:
+        if ARRAY_BUFFER_FAILED in str(error):  # the OS limit refused a typed array's memory
+            return _failure("memory")
         return _failure("error", _describe_exception(str(error)))
 
 
