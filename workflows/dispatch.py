@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from crm.models import Workspace
 
+from . import runtime
 from .models import RunStatus, WorkflowRun, WorkflowVersion
 
 logger = logging.getLogger(__name__)
@@ -64,9 +65,14 @@ def start_runs(
     parent_run: WorkflowRun | None = None,
     depth: int | None = None,
 ) -> list[WorkflowRun]:
-    """Starts one run per payload with one insert (bulk manual runs of thousands of records)."""
+    """Starts one run per payload with one insert (bulk manual runs of thousands of records).
+
+    Without a parent run, the depth is one more than the caller's (`runtime.calling_depth`:
+    an HTTP call from a run carries X-Workflow-Depth); raises runtime.ChainTooDeep past 5."""
     if depth is None:
-        depth = parent_run.depth + 1 if parent_run else 1
+        depth = runtime.depth_for_new_run(parent_run.depth if parent_run else None)
+    elif depth > runtime.MAX_DEPTH:
+        raise runtime.ChainTooDeep(f"Not started: runs stop at depth {runtime.MAX_DEPTH}.")
     workflow = version.workflow
     now = timezone.now()
     runs = [
