@@ -56,7 +56,7 @@ def raw_insert_ms(ctx: BenchContext, workspace) -> float:
 
 
 def iterator_step_ms(workspace, settings) -> float:
-    from workflows import dispatch, services
+    from workflows import queue, services
 
     graph = {
         "trigger": {"type": "manual", "settings": {}, "next": ["each"]},
@@ -83,7 +83,7 @@ def iterator_step_ms(workspace, settings) -> float:
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
-        run = dispatch.start_run(workflow.active_version, {"items": list(range(999))}, "test")
+        run = queue.start_run(workflow.active_version, {"items": list(range(999))}, "test")
         elapsed = time.perf_counter() - start
         run.refresh_from_db()
         assert run.status == "completed", run.error
@@ -95,7 +95,7 @@ def iterator_step_ms(workspace, settings) -> float:
 def cluster_throughput(ctx: BenchContext, workspace) -> list[Row]:
     from django_q.tasks import async_task
 
-    from workflows import dispatch, services
+    from workflows import queue, services
     from workflows.models import WorkflowRun
 
     chain = [
@@ -121,7 +121,7 @@ def cluster_throughput(ctx: BenchContext, workspace) -> list[Row]:
             count = target - before
             start = time.perf_counter()
             for offset in range(0, count, 1000):
-                dispatch.start_runs(
+                queue.start_runs(
                     version,
                     [{"n": before + offset + i} for i in range(min(1000, count - offset))],
                     "manual",

@@ -22,7 +22,7 @@ from . import csv_io, records
 from . import schema as _schema  # noqa: F401  (registers the API key scheme in the OpenAPI doc)
 from .objects import OBJECTS, RecordObject
 from .permissions import request_workspace
-from .record_filters import FilterError, filter_records, filterable_fields
+from .record_query import FilterError, filter_records, filterable_fields
 from .serializers import represent
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -20,6 +20,7 @@ from . import records
 from .ids import parse_uuid
 from .models import Company, Opportunity, Person, Workspace
 from .objects import BY_MODEL, RecordObject
+from .record_query import FilterError, field_lookup, search_q
 
 # Fields the serialiser fills itself or that need a JSON editor the pages don't have.
 NOT_EDITABLE = {"id", "custom", "created_at", "updated_at", "created_by"}
@@ -329,24 +330,17 @@ class RecordListForm(forms.Form):
         return {name: self.cleaned_data[name] for name in names if self.cleaned_data.get(name)}
 
     def apply(self, queryset: QuerySet) -> QuerySet:
-        for term in self.search.split():
-            match = Q()
-            for name in self.obj.search_fields:
-                match |= Q(**{f"{name}__icontains": term})
-            queryset = queryset.filter(match)
+        """Search and filters compile through crm/record_query.py, as the API's do."""
+        queryset = queryset.filter(search_q(self.obj, self.search))
         for name, value in self.active_filters.items():
-            queryset = self._filter(queryset, name, value)
+            if name == "due":
+                queryset = filter_by_due(queryset, value)
+            else:
+                try:
+                    queryset = queryset.filter(field_lookup(self.obj, name, value))
+                except FilterError:
+                    pass  # a bookmarked link's stale value: ignored, like an unknown column
         return queryset.order_by(*sort_expressions(self.obj, self.sort_column), "-created_at")
-
-    def _filter(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        if name == "due":
-            return filter_by_due(queryset, value)
-        model_field = self.obj.model._meta.get_field(name)
-        if isinstance(model_field, models.BooleanField):
-            return queryset.filter(**{name: value == "yes"})
-        if model_field.is_relation:
-            return queryset.filter(**{model_field.attname: value})
-        return queryset.filter(**{name: value})
 
     def _filter_label(self, name: str) -> str:
         return "Due" if name == "due" else field_label(self.obj, name)

@@ -33,6 +33,7 @@ def _record_pages(name: str, plural: str) -> list:
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
     path("tasks/<uuid:pk>/toggle/", views.toggle_task, name="task-toggle"),
 ]
 for obj in OBJECTS.values():

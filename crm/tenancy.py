@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from .models import Membership, Role, Workspace
+from .signals import workspace_created
 
 
 @transaction.atomic
@@ -11,8 +12,9 @@ def create_workspace(
     slug: str, name: str | None = None, owner_email: str | None = None, password: str | None = None
 ) -> Workspace:
     """Creates (or returns) the workspace `slug` with its default workflows and, when given,
-    its owner. Idempotent: running it twice changes nothing the second time."""
-    from workflows.defaults import install_default_workflows
+    its owner. Idempotent: running it twice changes nothing the second time.
+
+    The default workflows come from the workflows app, which listens to `workspace_created`."""
 
     workspace, _ = Workspace.objects.get_or_create(
         slug=slug, defaults={"name": name or slug.replace("-", " ").title()}
@@ -20,7 +22,7 @@ def create_workspace(
     owner = None
     if owner_email:
         owner = add_member(workspace, owner_email, Role.OWNER, password)
-    install_default_workflows(workspace, user=owner)
+    workspace_created.send(sender=Workspace, workspace=workspace, owner=owner)
     return workspace
 
 

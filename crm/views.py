@@ -19,14 +19,14 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from workflows.selectors import runs_for_record
-
 from . import records
 from .forms import LIST_FILTERS, RecordForm, RecordListForm, editable_fields
 from .ids import parse_uuid
 from .models import Stage, TaskStatus
 from .objects import OBJECTS, RecordObject
+from .search import search_everything
 from .serializers import LINKS
+from .signals import record_page_context
 
 PAGE_SIZE = 25
 # Related lists on a detail page: (object shown, its field pointing at the record).
@@ -137,8 +137,7 @@ def record_detail(request, object_name: str, pk):
         "detail_fields": [name for name in editable_fields(obj) if name not in relations],
         "linked": [getattr(record, name) for name in relations if getattr(record, name)],
         "related_lists": _related_lists(request.workspace, obj, record),
-        "record_runs": runs_for_record(request.workspace, record),
-    }
+    } | record_page_context(request.workspace, record)
     if obj.name in LINKS:
         context |= _activity_context(request, obj, record)
     return render(request, "crm/record_detail.html", context)
@@ -311,3 +310,14 @@ def toggle_task(request, pk):
     if not request.htmx:
         return redirect("task-detail", pk=task.pk)
     return render(request, "crm/_task_item.html", {"task": task})
+
+
+@member_required
+def search(request):
+    """Ctrl/⌘+K: the results fragment for HTMX, or a whole page without JavaScript."""
+    text = request.GET.get("q", "")[:200]
+    context = {"groups": search_everything(request.workspace, text), "q": text.strip()}
+    template = "crm/_search_results.html" if request.htmx else "crm/search.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response

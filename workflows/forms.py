@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from crm.ids import parse_uuid
 from crm.objects import OBJECTS
 
-from . import dispatch
+from . import queue
 from .models import FormRequest
 
 
@@ -98,5 +98,5 @@ def submit_form(form: FormRequest, values, user=None) -> FormRequest:
         form.submitted_by = user if getattr(user, "pk", None) else None
         form.submitted_at = timezone.now()
         form.save()
-        dispatch.resume_run(form.run)
+        queue.resume_run(form.run)
     return form

@@ -3,20 +3,16 @@ retry... called alike by the API, the pages, the admin and tasks."""
 
 from django.db import transaction
 from django.db.models import Max
-from django.dispatch import Signal
 from django.utils import timezone
 
 from crm.ids import parse_uuid
 from crm.objects import OBJECTS, serialize
 
-from . import dispatch
+from . import queue
 from .graph import empty_graph
 from .models import FormRequest, RunStatus, StepRun, Workflow, WorkflowRun, WorkflowVersion
+from .signals import workflow_triggers_changed
 from .validation import Problem, validate
-
-# Sent after commit whenever what a workflow listens to may have changed (publish, activate,
-# deactivate, delete): trigger indexes and schedules resync on it.
-workflow_triggers_changed = Signal()
 
 
 class WorkflowError(Exception):
@@ -211,7 +207,7 @@ def start_manual_runs(
         raise WorkflowError("This workflow is not active: publish and activate it first.")
     if version.trigger_type != "manual":
         raise WorkflowError("Only workflows with a manual trigger can be started by hand.")
-    return dispatch.start_runs(
+    return queue.start_runs(
         version,
         manual_payloads(version.graph, workflow.workspace, user, record_ids, payload),
         source,
@@ -257,7 +253,7 @@ def start_test_run(workflow: Workflow, payload: dict | None, user=None) -> Workf
     snapshot = WorkflowVersion.objects.create(
         workflow=workflow, graph=draft.graph, status=WorkflowVersion.Status.ARCHIVED
     )
-    return dispatch.start_run(snapshot, payload or {}, WorkflowRun.Source.TEST, started_by=user)
+    return queue.start_run(snapshot, payload or {}, WorkflowRun.Source.TEST, started_by=user)
 
 
 # --- run control -----------------------------------------------------------------------------
@@ -329,5 +325,5 @@ def retry_run(run: WorkflowRun, user=None) -> WorkflowRun:
         )
     ]
     StepRun.objects.bulk_create(kept)
-    dispatch.kick()
+    queue.kick()
     return new_run

@@ -18,6 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm.objects import OBJECTS
+
+from . import conditions
+
 # Kinds of input. Scalars:
 #   text, textarea, number, integer, boolean, choice, datetime_local, timezone, cron
 # CRM pickers (from crm.objects): object, field (a field of the chosen `object`),
@@ -26,9 +30,11 @@ from typing import Any
 #   field/op/value), values (one input per field of the chosen object), keyvalue (name: template),
 #   code (a code editor), json (any JSON, edited as text), form_fields (the form designer),
 #   branches (if/else branches), step_ids (targets; drawn as edges, never as inputs),
-#   tags (a list of text, or text split on commas), group (nested `children`)
+#   tags (a list of text, or text split on commas), text_list (the same for addresses:
+#   `to`, `cc`), group (nested `children`)
 KINDS = frozenset(
     {
+        "text_list",
         "text",
         "textarea",
         "number",
@@ -101,7 +107,14 @@ ON_ERROR = Setting(
     label="On error",
     children=(
         Setting("retry", "integer", label="Extra attempts", default=0, minimum=0, maximum=10),
-        Setting("backoff_s", "number", label="Seconds between attempts", default=0, minimum=0),
+        Setting(
+            "backoff_s",
+            "number",
+            label="Seconds between attempts",
+            default=0,
+            minimum=0,
+            maximum=3600,
+        ),
         Setting("continue", "boolean", label="Continue the run when it still fails"),
     ),
 )
@@ -130,9 +143,12 @@ def _type_problem(setting: Setting, value, path: str) -> str | None:
     elif kind == "choice" and value not in setting.choice_values():
         allowed = ", ".join(str(c) for c in setting.choice_values())
         return f"{path} must be one of {allowed}."
-    elif kind in ("text", "textarea", "code", "datetime_local", "timezone", "cron", "object"):
+    elif kind in ("text", "textarea", "code", "datetime_local", "timezone", "cron", "field"):
         if not isinstance(value, str):
             return f"{path} must be text."
+    elif kind == "object":
+        if value not in OBJECTS:
+            return f"Unknown object {value!r}; use one of {', '.join(OBJECTS)}."
     elif kind in ("fields", "step_ids") and not (
         isinstance(value, list) and all(isinstance(v, str) for v in value)
     ):
@@ -143,7 +159,55 @@ def _type_problem(setting: Setting, value, path: str) -> str | None:
         return f"{path} must be a list."
     elif kind == "tags" and not (isinstance(value, str | list)):
         return f"{path} must be a list of tags or text split on commas."
+    elif kind == "text_list" and not (
+        isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+    ):
+        return f"{path} must be text, or a list of text."
     return None
+
+
+def _object_of(settings: dict):
+    """The record object a sibling `object` setting names, for field-aware kinds."""
+    name = settings.get("object")
+    return OBJECTS.get(name) if isinstance(name, str) else None
+
+
+def _unknown_fields(obj, names, path: str) -> list[str]:
+    known = set(obj.field_names)
+    return [f"{path}: {obj.name} has no field '{name}'." for name in names if name not in known]
+
+
+def _where_fields(where) -> list[str]:
+    if not isinstance(where, dict):
+        return []
+    if "all" in where or "any" in where:
+        items = where.get("all", where.get("any"))
+        return [f for item in items or [] for f in _where_fields(item)]
+    return [where.get("field")]
+
+
+def _content_problems(setting: Setting, value, path: str, siblings: dict) -> list[str]:
+    """Checks that read the record registry or the condition grammar (after the type check)."""
+    kind = setting.kind
+    if kind == "condition":
+        return conditions.validate(value, where=path)
+    if kind == "where":
+        problems = conditions.validate(value, leaf_keys=("field", "op", "value"), where=path)
+        obj = _object_of(siblings)
+        if problems or obj is None:
+            return problems
+        return _unknown_fields(obj, _where_fields(value), path)
+    obj = _object_of(siblings)
+    if obj is None:  # the object's own problem is reported on `object`
+        return []
+    if kind == "field":
+        return _unknown_fields(obj, [value.lstrip("-")], path)
+    if kind == "fields":
+        return _unknown_fields(obj, value, path)
+    if kind == "values":
+        return _unknown_fields(obj, value.keys(), path)
+    return []
 
 
 def _visible(setting: Setting, siblings: dict) -> bool:
@@ -153,7 +217,9 @@ def _visible(setting: Setting, siblings: dict) -> bool:
 def schema_problems(schema: Iterable[Setting], settings: dict, prefix: str = "") -> list[str]:
     """Problems of presence, type and choice for `settings` against its declaration.
 
-    Messages start with the setting's dotted path, as the panel names its inputs.
+    Messages start with the setting's dotted path, as the panel names its inputs (an unknown
+    object names the objects instead). Object-aware kinds (`field`, `fields`, `values`,
+    `where`) check names against the sibling `object` setting.
     """
     if not isinstance(settings, dict):
         return [f"{prefix.rstrip('.') or 'settings'} must be an object."]
@@ -163,7 +229,7 @@ def schema_problems(schema: Iterable[Setting], settings: dict, prefix: str = "")
             continue
         path = prefix + setting.name
         value = settings.get(setting.name)
-        if value is None or value == "":
+        if value is None or value == "" or value == []:
             if setting.required:
                 problems.append(f"{path} is required.")
             continue
@@ -172,6 +238,8 @@ def schema_problems(schema: Iterable[Setting], settings: dict, prefix: str = "")
             problems.append(problem)
         elif setting.kind == "group":
             problems += schema_problems(setting.children, value, prefix=f"{path}.")
+        elif not (setting.templates and _is_template(value)):
+            problems += _content_problems(setting, value, path, settings)
     return problems
 
 

@@ -8,6 +8,7 @@ from crm.objects import OBJECTS
 
 from . import templating
 from .graph import MAX_STEPS, STEP_ID, Graph
+from .settings_schema import ON_ERROR, schema_problems
 
 
 @dataclass
@@ -24,9 +25,9 @@ def validate(raw: dict) -> list[Problem]:
     """Every problem of a graph (SPEC section 4): shape, unknown step types, bad settings,
     missing `next` targets, cycles, unreachable steps, templates naming steps that do not run
     before, unknown objects and fields."""
-    from .steps import get_handler
+    from .steps import REGISTRY, get_handler
     from .steps.base import GraphInfo
-    from .triggers import validate_trigger
+    from .triggers.kinds import validate_trigger
 
     if not isinstance(raw, dict):
         return [Problem("The graph must be a JSON object with 'trigger' and 'steps'.")]
@@ -72,7 +73,11 @@ def validate(raw: dict) -> list[Problem]:
         handler = get_handler(step.get("type"))
         if handler is None:
             problems.append(
-                Problem(f"Unknown step type {step.get('type')!r}.", step=step_id, field="type")
+                Problem(
+                    f"Unknown step type {step.get('type')!r}; use one of {', '.join(REGISTRY)}.",
+                    step=step_id,
+                    field="type",
+                )
             )
             continue
         settings = step.get("settings", {})
@@ -81,7 +86,7 @@ def validate(raw: dict) -> list[Problem]:
             continue
         problems += [
             Problem(msg, step=step_id, field="settings")
-            for msg in handler.validate_settings(settings, info)
+            for msg in handler.settings_problems(settings, info)
         ]
         problems += _check_on_error(step_id, step.get("on_error"))
         problems += _check_targets(step_id, step.get("next"), "next", graph)
@@ -124,38 +129,10 @@ def _check_targets(step_id: str, value, where: str, graph: Graph) -> list[Proble
 def _check_on_error(step_id: str, on_error) -> list[Problem]:
     if on_error is None:
         return []
-    if not isinstance(on_error, dict):
-        return [Problem("on_error must be an object.", step=step_id, field="on_error")]
-    problems = []
-    retry = on_error.get("retry", 0)
-    if not isinstance(retry, int) or isinstance(retry, bool) or not 0 <= retry <= 10:
-        problems.append(
-            Problem(
-                "on_error.retry must be a whole number from 0 to 10.",
-                step=step_id,
-                field="on_error.retry",
-            )
-        )
-    backoff = on_error.get("backoff_s", 0)
-    if (
-        not isinstance(backoff, int | float)
-        or isinstance(backoff, bool)
-        or not 0 <= backoff <= 3600
-    ):
-        problems.append(
-            Problem(
-                "on_error.backoff_s must be a number of seconds (0-3600).",
-                step=step_id,
-                field="on_error.backoff_s",
-            )
-        )
-    if not isinstance(on_error.get("continue", False), bool):
-        problems.append(
-            Problem(
-                "on_error.continue must be true or false.", step=step_id, field="on_error.continue"
-            )
-        )
-    return problems
+    return [
+        Problem(message, step=step_id, field=message.split(" ")[0])
+        for message in schema_problems([ON_ERROR], {"on_error": on_error})
+    ]
 
 
 def _check_structure(graph: Graph) -> list[Problem]:

@@ -1,5 +1,5 @@
 """Webhook intake at `/webhooks/<token>/` (SPEC section 6): two transports sharing
-triggers/webhook.py (the checks, the payload) and dispatch.start_runs (storing the runs).
+triggers/webhook.py (the checks, the payload) and workflows/queue.py (storing the runs).
 
 - `WebhookIntake`, a small ASGI app that crm/asgi.py puts in front of Django for paths under
   /webhooks/. It skips Django's middleware and request cycle (no session, CSRF, auth: a
@@ -26,8 +26,8 @@ from django.db import close_old_connections, transaction
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import dispatch
 from .models import WorkflowRun
+from .queue import start_run, start_runs
 from .triggers.index import trigger_index
 from .triggers.webhook import (
     MAX_BODY_BYTES,
@@ -63,7 +63,7 @@ def webhook(request, token: str):
         payload = accept(target, call)
     except Rejected as rejected:
         return _rejection_response(rejected)
-    run = dispatch.start_run(target.version, payload, WorkflowRun.Source.TRIGGER)
+    run = start_run(target.version, payload, WorkflowRun.Source.TRIGGER)
     return JsonResponse({"run_id": str(run.pk)}, status=202)
 
 
@@ -269,7 +269,7 @@ class GroupCommitWriter:
 
 def _store_group(batch: list, positions: list[int], results: list) -> None:
     version, depth = batch[positions[0]][0], batch[positions[0]][4]
-    runs = dispatch.start_runs(
+    runs = start_runs(
         version, [batch[p][1] for p in positions], WorkflowRun.Source.TRIGGER, depth=depth
     )
     for position, run in zip(positions, runs, strict=True):

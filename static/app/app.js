@@ -69,3 +69,125 @@
     refreshSelection(document.getElementById("bulk-actions"));
   });
 })();
+
+// The sidebar behind the menu button (below 900 px): open, close on the backdrop or Escape.
+(function () {
+  "use strict";
+  function setNav(open) {
+    document.body.classList.toggle("nav-open", open);
+    document.querySelectorAll("[data-nav-toggle]").forEach((b) => b.setAttribute("aria-expanded", String(open)));
+    const backdrop = document.querySelector(".sidebar-backdrop");
+    if (backdrop) backdrop.hidden = !open;
+    if (open) {
+      const first = document.querySelector("#sidebar .nav-link");
+      if (first) first.focus();
+    }
+  }
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-nav-toggle]")) setNav(!document.body.classList.contains("nav-open"));
+    else if (event.target.closest("[data-nav-close]")) setNav(false);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && document.body.classList.contains("nav-open")) setNav(false);
+  });
+})();
+
+// Find anything: Ctrl/⌘+K opens the search dialog, arrows move through the results, Enter
+// opens one. `/` focuses the list page's search box.
+(function () {
+  "use strict";
+  const isTyping = (el) => el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+
+  function openSearch() {
+    const dialog = document.getElementById("search-dialog");
+    if (!dialog) return;
+    if (!dialog.open) dialog.showModal();
+    const input = dialog.querySelector("[data-search-input]");
+    input.focus();
+    input.select();
+  }
+
+  function moveActive(dialog, step) {
+    const results = Array.from(dialog.querySelectorAll(".search-result"));
+    if (!results.length) return;
+    const current = results.findIndex((el) => el.classList.contains("is-active"));
+    const next = (current + step + results.length) % results.length;
+    results.forEach((el, i) => el.classList.toggle("is-active", i === next));
+    results[next].scrollIntoView({ block: "nearest" });
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "k") {
+      event.preventDefault();
+      openSearch();
+      return;
+    }
+    const dialog = document.getElementById("search-dialog");
+    if (dialog && dialog.open) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        moveActive(dialog, event.key === "ArrowDown" ? 1 : -1);
+      } else if (event.key === "Enter") {
+        const active = dialog.querySelector(".search-result.is-active") || dialog.querySelector(".search-result");
+        if (active) {
+          event.preventDefault();
+          window.location.href = active.href;
+        }
+      }
+      return;
+    }
+    if (event.key === "/" && !isTyping(document.activeElement)) {
+      const box = document.querySelector('#list-filters input[type="search"], [data-list-search]');
+      if (box) {
+        event.preventDefault();
+        box.focus();
+      }
+    }
+  });
+
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-search-open]")) openSearch();
+    const dialog = event.target.closest("dialog.search-dialog");
+    if (dialog && event.target === dialog) dialog.close(); // a click on the backdrop
+  });
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id !== "search-results") return;
+    const first = event.detail.target.querySelector(".search-result");
+    if (first) first.classList.add("is-active");
+  });
+})();
+
+// Styled confirmation instead of window.confirm(): <form data-confirm="Delete X?"> (with
+// optional data-confirm-button="Delete") and HTMX's hx-confirm both ask in #confirm-dialog.
+(function () {
+  "use strict";
+  function ask(message, button, onYes) {
+    const dialog = document.getElementById("confirm-dialog");
+    if (!dialog) { if (window.confirm(message)) onYes(); return; }
+    dialog.querySelector("[data-confirm-text]").textContent = message;
+    dialog.querySelector("[data-confirm-ok]").textContent = button || "Confirm";
+    dialog.returnValue = "";
+    dialog.addEventListener("close", () => { if (dialog.returnValue === "ok") onYes(); }, { once: true });
+    dialog.showModal();
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (!form.matches("form[data-confirm]") || form.dataset.confirmed === "yes") return;
+    event.preventDefault();
+    const submitter = event.submitter;
+    ask(form.dataset.confirm, form.dataset.confirmButton, () => {
+      form.dataset.confirmed = "yes";
+      form.requestSubmit(submitter || undefined);
+      delete form.dataset.confirmed;
+    });
+  }, true);
+
+  document.addEventListener("htmx:confirm", (event) => {
+    if (!event.detail.question) return;
+    event.preventDefault();
+    const elt = event.detail.elt;
+    ask(event.detail.question, elt.dataset.confirmButton, () => event.detail.issueRequest(true));
+  });
+})();

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm.objects import BY_PLURAL
-from crm.record_filters import filterable_fields
+from crm.record_query import filterable_fields
 
 from .api_factories import PLURALS, make_records
 

@@ -1,7 +1,7 @@
 """Small builders for workflow tests: graphs, published workflows and finished runs."""
 
 from crm.models import Company, Person
-from workflows import dispatch, services
+from workflows import queue, services
 from workflows.models import WorkflowRun
 
 
@@ -32,7 +32,7 @@ def published(workspace, raw_graph, name="Test workflow", user=None):
 def run_workflow(workspace, raw_graph, payload=None):
     """Publishes the graph, runs it in-process and returns the finished run."""
     workflow = published(workspace, raw_graph)
-    run = dispatch.start_run(workflow.active_version, payload or {}, "manual")
+    run = queue.start_run(workflow.active_version, payload or {}, "manual")
     run.refresh_from_db()
     return run
 

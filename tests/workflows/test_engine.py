@@ -3,7 +3,7 @@
 import pytest
 
 from crm.models import Person, Task
-from workflows import dispatch, services
+from workflows import queue, services, worker
 from workflows.models import RunStatus, StepRun, WorkflowRun
 from workflows.steps import REGISTRY, register
 from workflows.steps.base import StepError, StepHandler
@@ -369,12 +369,12 @@ def test_a_delay_parks_the_run_until_it_is_due(workspace):
     )
     run = run_workflow(workspace, raw)
     assert run.status == RunStatus.WAITING and run.resume_at
-    assert dispatch.resume_due_runs() == 0
+    assert queue.resume_due_runs() == 0
     StepRun.objects.filter(run=run, step_id="wait").update(
         started_at=run.resume_at.replace(year=2000)
     )
     WorkflowRun.objects.filter(pk=run.pk).update(resume_at=run.resume_at.replace(year=2000))
-    assert dispatch.resume_due_runs() == 1
+    assert queue.resume_due_runs() == 1
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED, run.error
     assert steps_of(run)[("wait", "")].output["resumed_at"]
@@ -440,7 +440,7 @@ def test_a_replay_after_a_crash_never_duplicates_record_writes(workspace):
     WorkflowRun.objects.filter(pk=run.pk).update(
         status="running", lease_owner="dead", lease_expires_at="2000-01-01T00:00:00Z"
     )
-    dispatch.kick()
+    queue.kick()
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
     assert sorted(Task.objects.values_list("title", flat=True)) == ["1", "2"]
@@ -453,14 +453,14 @@ def test_the_concurrency_cap_leaves_the_rest_queued_in_order(workspace, settings
         workspace,
         graph(step("gate", "filter", {"when": {"all": [{"left": 1, "op": "eq", "right": 1}]}})),
     )
-    runs = dispatch.start_runs(workflow.active_version, [{"n": i} for i in range(5)], "manual")
-    claimed = dispatch.claim("worker-a", batch=10)
+    runs = queue.start_runs(workflow.active_version, [{"n": i} for i in range(5)], "manual")
+    claimed = worker.claim("worker-a", batch=10)
     assert claimed == [runs[0].pk, runs[1].pk]
-    assert dispatch.claim("worker-b", batch=10) == []
+    assert worker.claim("worker-b", batch=10) == []
     from workflows.engine import execute_claimed_run
 
     execute_claimed_run(runs[0].pk, "worker-a")
-    assert dispatch.claim("worker-b", batch=10) == [runs[2].pk]
+    assert worker.claim("worker-b", batch=10) == [runs[2].pk]
 
 
 def test_bulk_runs_drain_under_the_cap(workspace, settings):
@@ -471,7 +471,7 @@ def test_bulk_runs_drain_under_the_cap(workspace, settings):
             step("make", "create_record", {"object": "task", "values": {"title": "{{trigger.n}}"}})
         ),
     )
-    dispatch.start_runs(workflow.active_version, [{"n": i} for i in range(40)], "manual")
+    queue.start_runs(workflow.active_version, [{"n": i} for i in range(40)], "manual")
     assert WorkflowRun.objects.filter(status=RunStatus.COMPLETED).count() == 40
     assert Task.objects.count() == 40
 

@@ -8,7 +8,7 @@ from django.test import Client
 
 from crm.models import Role
 from tests.conftest import make_user, make_workspace
-from workflows import dispatch, services
+from workflows import queue, services
 from workflows.models import FormRequest, Workflow, WorkflowRun
 
 from .helpers import graph, person, published, step
@@ -113,7 +113,7 @@ def test_another_workspace_gets_404(browser):
 
 def test_runs_list_filters_by_status(browser, workspace):
     workflow = published(workspace, MAKE_TASK)
-    dispatch.start_run(workflow.active_version, {}, "manual")
+    queue.start_run(workflow.active_version, {}, "manual")
     assert b"Completed" in browser.get("/runs/").content
     assert b"No runs match" in browser.get("/runs/?status=failed").content
 
@@ -167,7 +167,7 @@ FORM_GRAPH = graph(
 
 def test_the_forms_inbox_fills_a_form_and_resumes_its_run(browser, workspace):
     workflow = published(workspace, FORM_GRAPH)
-    run = dispatch.start_run(workflow.active_version, {}, "manual")
+    run = queue.start_run(workflow.active_version, {}, "manual")
     page = browser.get("/forms/")
     assert b"Budget?" in page.content
     form = FormRequest.objects.get()
@@ -201,7 +201,7 @@ async def test_the_run_view_streams_the_steps_over_a_websocket(settings):
         workspace = make_workspace("live")
         user = make_user("live@example.com", workspace)
         workflow = published(workspace, MAKE_TASK)
-        run = dispatch.start_run(workflow.active_version, {}, "manual")
+        run = queue.start_run(workflow.active_version, {}, "manual")
         client = Client()
         client.force_login(user)
         return run, client.cookies["sessionid"].value
@@ -221,7 +221,7 @@ async def test_the_run_socket_refuses_strangers():
     @sync_to_async
     def setup():
         workflow = published(make_workspace("a"), MAKE_TASK)
-        run = dispatch.start_run(workflow.active_version, {}, "manual")
+        run = queue.start_run(workflow.active_version, {}, "manual")
         stranger = make_user("s@example.com", make_workspace("b"))
         client = Client()
         client.force_login(stranger)

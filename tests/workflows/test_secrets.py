@@ -10,7 +10,7 @@ from django.test import Client
 from crm.models import Role
 from tests.conftest import make_user, make_workspace
 from tests.workflows.helpers import graph, run_workflow, step, steps_of
-from workflows import dispatch
+from workflows import queue
 from workflows.models import RunStatus, Secret, StepRun, WorkflowRun
 from workflows.secrets import SecretsView, mask
 from workflows.steps import REGISTRY, register
@@ -152,7 +152,7 @@ def test_a_secret_used_before_a_resume_and_echoed_after_it_is_masked(secret, wor
     StepRun.objects.filter(run=run, step_id="wait").update(
         started_at=run.resume_at.replace(year=2000)
     )
-    assert dispatch.resume_due_runs() == 1  # a new executor, which never read API_KEY itself
+    assert queue.resume_due_runs() == 1  # a new executor, which never read API_KEY itself
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED, run.error
     assert steps_of(run)[("echo", "")].output == {"echo": "***"}

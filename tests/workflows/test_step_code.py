@@ -231,7 +231,7 @@ def test_an_output_over_10_mb_fails_the_step():
 
 
 def problems(**settings):
-    return get_handler("code").validate_settings(settings, GraphInfo(set(), {}))
+    return get_handler("code").settings_problems(settings, GraphInfo(set(), {}))
 
 
 def test_valid_settings_have_no_problems():
@@ -251,7 +251,7 @@ def test_valid_settings_have_no_problems():
     ("bad_settings", "problem"),
     [
         ({"source": "function helper() {}"}, "source must define function main(input)."),
-        ({}, "source must define function main(input)."),
+        ({}, "source is required."),
         ({"source": "function main() {}", "timeout_ms": 0}, "timeout_ms must be"),
         ({"source": "function main() {}", "timeout_ms": 60_001}, "timeout_ms must be"),
         ({"source": "function main() {}", "timeout_ms": "5s"}, "timeout_ms must be"),

@@ -216,7 +216,7 @@ def test_without_smtp_the_console_backend_prints_it_and_the_outbox_keeps_it(sett
 
 
 def problems(**settings):
-    return get_handler("send_email").validate_settings(settings, GraphInfo(set(), {}))
+    return get_handler("send_email").settings_problems(settings, GraphInfo(set(), {}))
 
 
 def test_valid_settings_have_no_problems():

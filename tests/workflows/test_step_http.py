@@ -516,13 +516,13 @@ def _self_signed_certificate(directory, host_name):
 
 
 def problems(**settings):
-    return get_handler("http_request").validate_settings(settings, GraphInfo(set(), {}))
+    return get_handler("http_request").settings_problems(settings, GraphInfo(set(), {}))
 
 
 def test_valid_settings_have_no_problems():
     assert (
         problems(
-            method="post",
+            method="POST",
             url="https://api.example.com/x",
             timeout_s=120,
             headers={},

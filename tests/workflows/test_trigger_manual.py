@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crm.models import Person, Role
 from tests.conftest import make_user
-from workflows import dispatch, services
+from workflows import services, worker
 from workflows.models import RunStatus, WorkflowRun
 
 from .helpers import graph, person, published, step
@@ -80,7 +80,7 @@ def test_thousands_of_records_are_accepted_at_once_and_drain_under_the_cap(
     assert len(runs) == 3000
     assert len(queries.captured_queries) < 100  # batched inserts, no query per record
     assert WorkflowRun.objects.filter(workflow=workflow, status=RunStatus.QUEUED).count() == 3000
-    assert len(dispatch.claim("worker", batch=100)) == 20
+    assert len(worker.claim("worker", batch=100)) == 20
 
 
 def test_a_record_list_offers_the_active_manual_workflows_of_its_object(client, workspace, owner):

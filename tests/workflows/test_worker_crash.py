@@ -13,7 +13,7 @@ from django.db import connection
 from django_q.tasks import async_task
 
 from crm.models import Task
-from workflows import dispatch
+from workflows import queue
 from workflows.models import RunStatus, StepRun, WorkflowRun
 
 from .helpers import graph, published, step
@@ -94,7 +94,7 @@ def test_a_worker_killed_mid_run_loses_no_run_and_duplicates_no_record(workspace
         for i in range(STEPS)
     ]
     workflow = published(workspace, graph(*chain))
-    dispatch.start_runs(workflow.active_version, [{"n": n} for n in range(RUNS)], "manual")
+    queue.start_runs(workflow.active_version, [{"n": n} for n in range(RUNS)], "manual")
     async_task("workflows.tasks.drain")
 
     first = start_worker()

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ..settings_schema import Setting
+from ..settings_schema import Setting, schema_problems
 from ..templating import render
 
 
@@ -76,6 +76,26 @@ class StepContext:
 class StepHandler:
     """One step type. Subclasses set `type` and implement `execute`.
 
+    A new step type is one class in a module of this package, registered with `@register`
+    (and the module imported in `steps/__init__.py`). It declares, once:
+
+        @register
+        class ArchiveRecord(StepHandler):
+            type = "archive_record"
+            label = "Archive record"          # its button in the builder's picker (SPEC 8.1)
+            group = "Records"                 # Records, Flow, Outside or People
+            outputs = ("record",)             # what {{steps.ID.…}} offers later steps
+            settings_schema = (
+                Setting("object", "object", required=True),
+                Setting("id", "text", label="Record id", required=True, templates=True),
+            )
+
+            def validate_settings(self, settings, graph):
+                return []                     # only what the declaration cannot say
+
+    Validation (`settings_problems`), the builder's settings panel and its variable picker all
+    read these declarations, so the type is validated and editable with no page code.
+
     - `writes_records`: the handler's writes commit in the same transaction as its
       `succeeded` step run (exactly-once, SPEC section 5).
     - `slow`: the engine records a `running` step run before calling it, so the run view
@@ -94,8 +114,16 @@ class StepHandler:
     slow: ClassVar[bool] = False
     outputs: ClassVar[tuple[str, ...]] = ()
 
+    def settings_problems(self, settings: dict, graph: GraphInfo) -> list[str]:
+        """Every problem of the settings: the declaration's (presence, types, choices, known
+        objects and fields, condition shapes), then the handler's own checks."""
+        problems = schema_problems(self.settings_schema, settings)
+        problems += self.validate_settings(settings, graph)
+        return list(dict.fromkeys(problems))
+
     def validate_settings(self, settings: dict, graph: GraphInfo) -> list[str]:
-        """Problems with the step's settings, as messages (no step id; the caller adds it)."""
+        """Extra problems the declaration cannot say (cross-field rules), as messages (no
+        step id; the caller adds it). Values the declaration already refused are skipped."""
         return []
 
     def next_steps(self, step: dict, output: Any) -> list[str]:

@@ -22,6 +22,7 @@ from django.utils.html import strip_tags
 
 from ..models import OutboxEmail
 from ..secrets import mask
+from ..settings_schema import Setting
 from ..templating import to_text
 from . import register
 from .base import GraphInfo, StepContext, StepError, StepHandler
@@ -57,22 +58,33 @@ class EmailContent:
 @register
 class SendEmail(StepHandler):
     type = "send_email"
+    label = "Send email"
+    group = "Outside"
     slow = True
     outputs = ("message_id", "to")
+    settings_schema = (
+        Setting(
+            "to",
+            "text_list",
+            label="To",
+            required=True,
+            templates=True,
+            help="One address, several separated by commas, or a template.",
+            placeholder="{{trigger.record.email}}",
+        ),
+        Setting("cc", "text_list", label="Cc", templates=True),
+        Setting("subject", "text", label="Subject", templates=True),
+        Setting("body", "textarea", label="Body", templates=True),
+        Setting("html", "boolean", label="The body is HTML", templates=True, default=False),
+    )
 
     def validate_settings(self, settings: dict, graph: GraphInfo) -> list[str]:
         problems = []
         to = settings.get("to")
-        if not to or (isinstance(to, str) and not to.strip()):
+        if isinstance(to, str) and to and not to.strip():
             problems.append("to is required: one address, several separated by commas, or a list.")
         for field in ("to", "cc"):
             problems.extend(_literal_address_problems(settings.get(field), field))
-        if not isinstance(settings.get("subject", ""), str):
-            problems.append("subject must be text.")
-        if not isinstance(settings.get("body", ""), str):
-            problems.append("body must be text.")
-        if settings.get("html", False) not in (True, False) and "{{" not in str(settings["html"]):
-            problems.append("html must be true or false.")
         return problems
 
     def execute(self, ctx: StepContext) -> dict:

@@ -6,20 +6,22 @@ from django.utils import timezone
 
 from .. import conditions
 from ..conditions import as_datetime
+from ..settings_schema import Setting
 from . import register
 from .base import Park, StepContext, StepError, StepHandler, StepResult
 
 MAX_ITEMS = 10_000
 UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
+WHEN = Setting("when", "condition", label="Condition", required=True, templates=True)
 
 
 @register
 class Filter(StepHandler):
     type = "filter"
+    label = "Filter"
+    group = "Flow"
     outputs = ("passed",)
-
-    def validate_settings(self, settings, graph):
-        return conditions.validate(settings.get("when"), where="when")
+    settings_schema = (WHEN,)
 
     def execute(self, ctx):
         passed = conditions.evaluate(ctx.settings["when"], ctx.data)
@@ -32,12 +34,18 @@ class Filter(StepHandler):
 @register
 class IfElse(StepHandler):
     type = "if_else"
+    label = "If / else"
+    group = "Flow"
     outputs = ("branch",)
+    settings_schema = (
+        Setting("branches", "branches", label="Branches", required=True, templates=True),
+        Setting("else_next", "step_ids"),
+    )
 
     def validate_settings(self, settings, graph):
         branches = settings.get("branches")
-        if not isinstance(branches, list) or not branches:
-            return ["branches must be a list of {name, when, next}."]
+        if not isinstance(branches, list):
+            return []
         problems = []
         names = set()
         for index, branch in enumerate(branches):
@@ -73,19 +81,27 @@ class Iterator(StepHandler):
     """The engine runs the body for each item; this handler only resolves the items."""
 
     type = "iterator"
+    label = "Iterator"
+    group = "Flow"
     outputs = ("item", "index", "count", "results")
     loops = True
+    settings_schema = (
+        Setting(
+            "items",
+            "text",
+            label="Items",
+            required=True,
+            templates=True,
+            help="A template giving a list, like {{steps.find.records}}.",
+        ),
+        Setting("loop", "step_ids"),
+    )
 
     def validate_settings(self, settings, graph):
-        problems = []
-        if "items" not in settings:
-            problems.append(
-                "items is required: a template giving a list, like {{steps.find.records}}."
-            )
         loop = settings.get("loop")
         if not isinstance(loop, list) or not loop:
-            problems.append("loop must list the first step(s) of the loop body.")
-        return problems
+            return ["loop must list the first step(s) of the loop body."]
+        return []
 
     def items(self, ctx: StepContext) -> list:
         items = ctx.resolve(ctx.settings.get("items"))
@@ -121,19 +137,34 @@ def duration_seconds(duration) -> float:
 @register
 class Delay(StepHandler):
     type = "delay"
+    label = "Delay"
+    group = "Flow"
     outputs = ("resumed_at",)
+    settings_schema = (
+        Setting(
+            "duration",
+            "group",
+            label="Wait for",
+            children=(
+                Setting("amount", "number", label="Amount", templates=True, minimum=0),
+                Setting("unit", "choice", label="Unit", choices=tuple(UNITS), default="minutes"),
+            ),
+        ),
+        Setting(
+            "until",
+            "text",
+            label="Or wait until",
+            templates=True,
+            help="A template giving an ISO date and time, e.g. {{trigger.record.due_at}}.",
+        ),
+    )
 
     def validate_settings(self, settings, graph):
         if ("duration" in settings) == ("until" in settings):
             return ["Give either duration {amount, unit} or until (an ISO datetime template)."]
-        if "duration" in settings:
-            duration = settings["duration"]
-            if isinstance(duration, dict) and "{{" in str(duration.get("amount")):
-                return []
-            try:
-                duration_seconds(duration)
-            except StepError as error:
-                return [str(error)]
+        duration = settings.get("duration")
+        if isinstance(duration, dict) and duration.get("amount") in (None, ""):
+            return ["duration.amount is required."]
         return []
 
     def wake_time(self, ctx: StepContext) -> dt.datetime:

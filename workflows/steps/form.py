@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from crm.objects import OBJECTS
 
 from ..models import FormRequest
+from ..settings_schema import Setting
 from . import register
 from .base import Park, StepError, StepHandler
 
@@ -38,12 +39,27 @@ def field_problems(fields) -> list[str]:
 @register
 class Form(StepHandler):
     type = "form"
+    label = "Form"
+    group = "People"
     slow = True
     outputs = ("values", "submitted_by", "submitted_at")
+    settings_schema = (
+        Setting("title", "text", label="Title", required=True, templates=True),
+        Setting("description", "textarea", label="Description", templates=True),
+        Setting("fields", "form_fields", label="Fields", required=True),
+        Setting(
+            "assignee",
+            "text",
+            label="Assignee",
+            templates=True,
+            help="A member's email, role:admin for owners and admins, or empty for any member.",
+        ),
+    )
 
     def validate_settings(self, settings, graph):
-        problems = [] if settings.get("title") else ["title is required."]
-        return problems + field_problems(settings.get("fields"))
+        if not isinstance(settings.get("fields"), list) or not settings["fields"]:
+            return []
+        return field_problems(settings["fields"])
 
     def execute(self, ctx):
         form = FormRequest.objects.filter(

@@ -3,59 +3,39 @@
 Their writes commit in the same transaction as their `succeeded` step run (exactly-once).
 """
 
+from dataclasses import replace
+
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
 from rest_framework.exceptions import ValidationError
 
 from crm import records
 from crm.ids import parse_uuid
 from crm.objects import OBJECTS, RecordObject, serialize
+from crm.record_query import where_q
 
-from .. import conditions
+from ..settings_schema import Setting
 from . import register
 from .base import StepContext, StepError, StepHandler
 
 MAX_FIND_LIMIT = 1000
-WHERE_OPERATORS = {
-    "eq": "exact",
-    "ne": "exact",
-    "gt": "gt",
-    "gte": "gte",
-    "lt": "lt",
-    "lte": "lte",
-    "contains": "icontains",
-    "not_contains": "icontains",
-    "starts_with": "istartswith",
-    "ends_with": "iendswith",
-    "in": "in",
-    "not_in": "in",
-    "before": "lt",
-    "after": "gt",
-    "is_empty": "isnull",
-    "is_not_empty": "isnull",
-}
-NEGATED = {"ne", "not_contains", "not_in"}
 
 
-def _object_problems(settings: dict) -> tuple[RecordObject | None, list[str]]:
-    name = settings.get("object")
-    obj = OBJECTS.get(name) if isinstance(name, str) else None
-    if obj is None:
-        return None, [f"Unknown object {name!r}; use one of {', '.join(OBJECTS)}."]
-    return obj, []
-
-
-def _field_problems(obj: RecordObject, names, where: str) -> list[str]:
-    known = set(obj.field_names)
-    return [f"{where}: {obj.name} has no field '{name}'." for name in names if name not in known]
-
-
-def _values_problems(obj: RecordObject, values, required=True) -> list[str]:
-    if values is None and not required:
-        return []
-    if not isinstance(values, dict):
-        return ["values must be an object of field: value."]
-    return _field_problems(obj, values.keys(), "values")
+OBJECT = Setting("object", "object", label="Object", required=True)
+RECORD_ID = Setting(
+    "id",
+    "text",
+    label="Record id",
+    required=True,
+    templates=True,
+    help="Usually a template like {{trigger.record.id}} or {{steps.find.first.id}}.",
+)
+VALUES = Setting(
+    "values",
+    "values",
+    label="Values",
+    templates=True,
+    help="One input per field; empty ones are left out.",
+)
 
 
 def _validation_message(error: ValidationError) -> str:
@@ -112,11 +92,10 @@ class RecordStep(StepHandler):
 @register
 class CreateRecord(RecordStep):
     type = "create_record"
+    label = "Create record"
+    group = "Records"
     outputs = ("record",)
-
-    def validate_settings(self, settings, graph):
-        obj, problems = _object_problems(settings)
-        return problems or _values_problems(obj, settings.get("values"))
+    settings_schema = (OBJECT, replace(VALUES, required=True))
 
     def execute(self, ctx):
         obj = self.object(ctx)
@@ -128,15 +107,10 @@ class CreateRecord(RecordStep):
 @register
 class UpdateRecord(RecordStep):
     type = "update_record"
+    label = "Update record"
+    group = "Records"
     outputs = ("record", "before")
-
-    def validate_settings(self, settings, graph):
-        obj, problems = _object_problems(settings)
-        if obj is None:
-            return problems
-        if not settings.get("id"):
-            problems.append("id is required (usually a template like {{trigger.record.id}}).")
-        return problems + _values_problems(obj, settings.get("values"))
+    settings_schema = (OBJECT, RECORD_ID, replace(VALUES, required=True))
 
     def execute(self, ctx):
         obj = self.object(ctx)
@@ -150,13 +124,10 @@ class UpdateRecord(RecordStep):
 @register
 class DeleteRecord(RecordStep):
     type = "delete_record"
+    label = "Delete record"
+    group = "Records"
     outputs = ("record",)
-
-    def validate_settings(self, settings, graph):
-        obj, problems = _object_problems(settings)
-        if obj is not None and not settings.get("id"):
-            problems.append("id is required.")
-        return problems
+    settings_schema = (OBJECT, RECORD_ID)
 
     def execute(self, ctx):
         obj = self.object(ctx)
@@ -166,72 +137,25 @@ class DeleteRecord(RecordStep):
         return {"record": data}
 
 
-def where_to_q(obj: RecordObject, where: dict, ctx: StepContext) -> Q:
-    """Turns a `where` condition into a database filter (values rendered, never evaluated)."""
-    if "all" in where or "any" in where:
-        parts = [where_to_q(obj, item, ctx) for item in where.get("all", where.get("any", []))]
-        combined = Q()
-        for part in parts:
-            combined = combined & part if "all" in where else combined | part
-        return combined
-    field, op = where["field"], where["op"]
-    value = ctx.resolve(where.get("value"))
-    lookup = WHERE_OPERATORS[op]
-    if op in ("is_empty", "is_not_empty"):
-        empty = Q(**{f"{field}__isnull": True})
-        if obj.model._meta.get_field(field).get_internal_type() in (
-            "CharField",
-            "TextField",
-            "EmailField",
-            "URLField",
-        ):
-            empty |= Q(**{field: ""})
-        return empty if op == "is_empty" else ~empty
-    if op in ("in", "not_in") and not isinstance(value, list):
-        value = [part.strip() for part in str(value or "").split(",") if part.strip()]
-    if value is None and op in ("eq", "ne"):
-        query = Q(**{f"{field}__isnull": True})
-    else:
-        query = Q(**{f"{field}__{lookup}": value})
-    return ~query if op in NEGATED else query
-
-
-def _where_problems(obj: RecordObject, where) -> list[str]:
-    if where in (None, {}):
-        return []
-    problems = conditions.validate(where, leaf_keys=("field", "op", "value"), where="where")
-    if problems:
-        return problems
-    return _field_problems(obj, _where_fields(where), "where")
-
-
-def _where_fields(where: dict) -> list[str]:
-    if "all" in where or "any" in where:
-        return [f for item in where.get("all", where.get("any", [])) for f in _where_fields(item)]
-    return [where.get("field")]
-
-
 @register
 class FindRecords(StepHandler):
     type = "find_records"
+    label = "Find records"
+    group = "Records"
     outputs = ("records", "count", "first")
-
-    def validate_settings(self, settings, graph):
-        obj, problems = _object_problems(settings)
-        if obj is None:
-            return problems
-        problems += _where_problems(obj, settings.get("where"))
-        order_by = settings.get("order_by")
-        if order_by:
-            problems += _field_problems(obj, [str(order_by).lstrip("-")], "order_by")
-        limit = settings.get("limit", 100)
-        if (
-            not isinstance(limit, int)
-            or isinstance(limit, bool)
-            or not 1 <= limit <= MAX_FIND_LIMIT
-        ):
-            problems.append(f"limit must be a whole number from 1 to {MAX_FIND_LIMIT}.")
-        return problems
+    settings_schema = (
+        OBJECT,
+        Setting("where", "where", label="Matching", templates=True),
+        Setting(
+            "order_by",
+            "field",
+            label="Sort by",
+            help="A field; a - in front sorts from the highest or latest.",
+        ),
+        Setting(
+            "limit", "integer", label="At most", default=100, minimum=1, maximum=MAX_FIND_LIMIT
+        ),
+    )
 
     def execute(self, ctx):
         obj = OBJECTS[ctx.settings["object"]]
@@ -239,7 +163,7 @@ class FindRecords(StepHandler):
         where = ctx.settings.get("where")
         try:
             if where:
-                queryset = queryset.filter(where_to_q(obj, where, ctx))
+                queryset = queryset.filter(where_q(obj, where, ctx.resolve))
             order_by = ctx.settings.get("order_by")
             queryset = queryset.order_by(order_by, "-created_at") if order_by else queryset
             found = [
@@ -253,23 +177,26 @@ class FindRecords(StepHandler):
 @register
 class UpsertRecord(RecordStep):
     type = "upsert_record"
+    label = "Upsert record"
+    group = "Records"
     outputs = ("record", "created")
+    settings_schema = (
+        OBJECT,
+        Setting(
+            "match",
+            "fields",
+            label="Match on",
+            required=True,
+            help="The record with the same values in these fields is updated; otherwise one is created.",
+        ),
+        replace(VALUES, required=True),
+    )
 
     def validate_settings(self, settings, graph):
-        obj, problems = _object_problems(settings)
-        if obj is None:
-            return problems
-        match = settings.get("match")
-        if not isinstance(match, list) or not match or not all(isinstance(m, str) for m in match):
-            problems.append("match must be a non-empty list of field names.")
-        else:
-            problems += _field_problems(obj, match, "match")
-            values = settings.get("values")
-            if isinstance(values, dict):
-                problems += [
-                    f"match field '{m}' must also be in values." for m in match if m not in values
-                ]
-        return problems + _values_problems(obj, settings.get("values"))
+        match, values = settings.get("match"), settings.get("values")
+        if not isinstance(match, list) or not isinstance(values, dict):
+            return []
+        return [f"match field '{m}' must also be in values." for m in match if m not in values]
 
     def execute(self, ctx):
         obj = self.object(ctx)

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from crm.objects import OBJECTS, serialize
 
-from .. import dispatch
+from .. import queue
 from ..models import DateTriggerFiring, Workflow, WorkflowRun, WorkflowVersion
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def _start_once(version: WorkflowVersion, workspace, due_records, since, now) ->
             payloads = [
                 {"record": serialize(r, workspace), "due": due.isoformat()} for r, due in todo
             ]
-            runs = dispatch.start_runs(version, payloads, WorkflowRun.Source.TRIGGER)
+            runs = queue.start_runs(version, payloads, WorkflowRun.Source.TRIGGER)
             DateTriggerFiring.objects.bulk_create(
                 [
                     DateTriggerFiring(workflow=workflow, record_id=str(r.pk), due=due, run=run)

@@ -50,7 +50,7 @@ def refresh_seconds() -> float:
 class RecordTrigger:
     """An active workflow listening to events of one object in one workspace."""
 
-    version: WorkflowVersion  # with .workflow loaded: dispatch.start_runs takes it as is
+    version: WorkflowVersion  # with .workflow loaded: queue.start_runs takes it as is
     trigger_type: str
     fields: frozenset[str] | None  # updates fire only when one of these changed
     when: dict | None

@@ -41,7 +41,7 @@ from crm.objects import OBJECTS, RecordObject, serialize
 from crm.serializers import plain
 from crm.signals_control import bulk_created, triggers_are_suppressed
 
-from .. import conditions, dispatch, runtime
+from .. import conditions, queue, runtime
 from ..models import WorkflowRun
 from .index import CREATED, DELETED, UPDATED, RecordTrigger, trigger_index
 
@@ -321,7 +321,7 @@ def fire(events: Iterable[RecordEvent], triggers: Sequence[RecordTrigger]) -> No
 
     def start() -> None:
         for trigger, batch in payloads.values():
-            dispatch.start_runs(
+            queue.start_runs(
                 trigger.version, batch, WorkflowRun.Source.TRIGGER, parent_run=parent, depth=depth
             )
 

@@ -10,6 +10,7 @@ worker must survive it. A bare isolate has no file system, network or process ob
 
 import re
 
+from ...settings_schema import Setting
 from .. import register
 from ..base import GraphInfo, LimitExceeded, StepContext, StepError, StepHandler
 from .sandbox import JavaScriptError, JavaScriptLimitExceeded, run_javascript
@@ -26,29 +27,53 @@ DEFINES_MAIN = re.compile(
 @register
 class RunCode(StepHandler):
     type = "code"
+    label = "Code"
+    group = "Outside"
     slow = True
     outputs = ()  # whatever main returns
+    settings_schema = (
+        Setting(
+            "source",
+            "code",
+            label="JavaScript",
+            required=True,
+            default="function main(input) {\n  return {};\n}\n",
+            help="Defines function main(input); what it returns is the step's output.",
+        ),
+        Setting(
+            "input",
+            "keyvalue",
+            label="Input",
+            templates=True,
+            help="Names and values passed to main as input; values take templates.",
+        ),
+        Setting(
+            "timeout_ms",
+            "integer",
+            label="Time limit (ms)",
+            default=DEFAULT_TIMEOUT_MS,
+            minimum=1,
+            maximum=MAX_TIMEOUT_MS,
+        ),
+        Setting(
+            "memory_mb",
+            "integer",
+            label="Memory limit (MB)",
+            default=DEFAULT_MEMORY_MB,
+            minimum=16,
+            maximum=MAX_MEMORY_MB,
+        ),
+    )
 
     def validate_settings(self, settings: dict, graph: GraphInfo) -> list[str]:
-        problems = []
         source = settings.get("source")
-        if not isinstance(source, str) or not DEFINES_MAIN.search(source):
-            problems.append("source must define function main(input).")
-        if not isinstance(settings.get("input", {}), dict):
-            problems.append("input must be an object of names and values.")
-        timeout = settings.get("timeout_ms", DEFAULT_TIMEOUT_MS)
-        if not _whole_number_between(timeout, 1, MAX_TIMEOUT_MS):
-            problems.append(
-                f"timeout_ms must be a whole number of milliseconds from 1 to {MAX_TIMEOUT_MS}."
-            )
-        memory = settings.get("memory_mb", DEFAULT_MEMORY_MB)
-        if not _whole_number_between(memory, 16, MAX_MEMORY_MB):
-            problems.append(f"memory_mb must be a whole number from 16 to {MAX_MEMORY_MB}.")
-        return problems
+        if isinstance(source, str) and source and not DEFINES_MAIN.search(source):
+            return ["source must define function main(input)."]
+        return []
 
     def execute(self, ctx: StepContext):
         settings = ctx.settings
-        problems = self.validate_settings(settings, GraphInfo(set(), {}))
+        problems = self.settings_problems(settings, GraphInfo(set(), {}))
         if problems:
             raise StepError(" ".join(problems))
         timeout_ms = int(settings.get("timeout_ms", DEFAULT_TIMEOUT_MS))
@@ -62,7 +87,3 @@ class RunCode(StepHandler):
             raise LimitExceeded(str(error)) from None
         except JavaScriptError as error:
             raise StepError(str(error)) from None
-
-
-def _whole_number_between(value, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high

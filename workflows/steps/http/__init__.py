@@ -22,6 +22,7 @@ import requests
 
 from ... import runtime
 from ...secrets import mask
+from ...settings_schema import Setting
 from ...templating import to_text
 from .. import register
 from ..base import GraphInfo, LimitExceeded, StepContext, StepError, StepHandler
@@ -55,7 +56,7 @@ class HttpCall:
 
     @classmethod
     def from_settings(cls, settings: dict, secret_values=()) -> "HttpCall":
-        problems = settings_problems(settings, resolved=True)
+        problems = HttpRequest().settings_problems(settings, None)
         if problems:
             raise StepError(" ".join(problems))
         headers = {
@@ -85,11 +86,49 @@ class HttpCall:
 @register
 class HttpRequest(StepHandler):
     type = "http_request"
+    label = "HTTP request"
+    group = "Outside"
     slow = True
     outputs = ("status", "headers", "body")
+    settings_schema = (
+        Setting("method", "choice", label="Method", choices=METHODS, default="GET"),
+        Setting(
+            "url",
+            "text",
+            label="URL",
+            required=True,
+            templates=True,
+            placeholder="https://api.example.com/…",
+        ),
+        Setting("headers", "keyvalue", label="Headers", templates=True),
+        Setting("query", "keyvalue", label="Query parameters", templates=True),
+        Setting(
+            "body",
+            "json",
+            label="Body",
+            templates=True,
+            help="JSON (an object is sent as JSON, or as form fields with a form Content-Type), "
+            "or text.",
+        ),
+        Setting(
+            "timeout_s",
+            "number",
+            label="Time limit (s)",
+            templates=True,
+            default=DEFAULT_TIMEOUT_S,
+            help=f"Above 0, at most {MAX_TIMEOUT_S} seconds.",
+        ),
+        Setting(
+            "fail_on_status",
+            "boolean",
+            label="Fail on an answer of 400 or above",
+            templates=True,
+            default=True,
+        ),
+    )
 
     def validate_settings(self, settings: dict, graph: GraphInfo) -> list[str]:
-        return settings_problems(settings, resolved=False)
+        return extra_problems(settings)
 
     def execute(self, ctx: StepContext) -> dict:
         call = HttpCall.from_settings(ctx.resolve(ctx.settings), ctx.secret_values)
@@ -300,39 +339,22 @@ def _flag(value: Any) -> bool:
 # --- Settings validation ---------------------------------------------------------------------
 
 
-def settings_problems(settings: dict, resolved: bool) -> list[str]:
-    """Problems with the settings. Before templates are resolved (`resolved=False`), values
-    that contain a placeholder are not judged yet."""
-
-    def pending(value: Any) -> bool:
-        return not resolved and isinstance(value, str) and "{{" in value
-
+def extra_problems(settings: dict) -> list[str]:
+    """What the declaration cannot say: the URL's scheme and the time limit's range. Values
+    with a placeholder are judged once resolved (`HttpCall.from_settings` checks again)."""
     problems = []
-    method = settings.get("method", "GET")
-    if not pending(method) and (not isinstance(method, str) or method.upper() not in METHODS):
-        problems.append(f"method must be one of {', '.join(METHODS)}.")
     url = settings.get("url")
-    if not isinstance(url, str) or not url.strip():
+    if isinstance(url, str) and not url.strip():
         problems.append("url is required.")
-    elif not pending(url) and urlsplit(url.strip()).scheme.lower() not in ("http", "https"):
-        problems.append(
-            "url must start with http:// or https:// (only http and https are allowed)."
-        )
-    for name in ("headers", "query"):
-        value = settings.get(name)
-        if value is not None and not pending(value) and not isinstance(value, dict):
-            problems.append(f"{name} must be an object of names and values.")
+    elif isinstance(url, str) and "{{" not in url:
+        if urlsplit(url.strip()).scheme.lower() not in ("http", "https"):
+            problems.append(
+                "url must start with http:// or https:// (only http and https are allowed)."
+            )
     timeout = settings.get("timeout_s")
-    if timeout is not None and timeout != "" and not pending(timeout):
-        try:
-            seconds = float(timeout)
-        except (TypeError, ValueError):
-            seconds = -1
-        if isinstance(timeout, bool) or not 0 < seconds <= MAX_TIMEOUT_S:
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        if not 0 < timeout <= MAX_TIMEOUT_S:
             problems.append(
                 f"timeout_s must be a number of seconds above 0 and at most {MAX_TIMEOUT_S}."
             )
-    flag = settings.get("fail_on_status")
-    if flag is not None and not pending(flag) and not isinstance(flag, bool | str):
-        problems.append("fail_on_status must be true or false.")
     return problems

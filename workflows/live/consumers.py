@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 
 from crm.workspaces import membership_for_user
 
-from .models import StepRun, WorkflowRun
+from ..models import StepRun, WorkflowRun
 
 POLL_SECONDS = 0.5
 FINISHED_CLOSE_CODE = 4000

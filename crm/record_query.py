@@ -1,12 +1,17 @@
-"""Reading a list of records from query parameters: exact-field filters, `search` and
-`ordering` (SPEC section 7). Used by the API list and the CSV export, so both agree.
+"""The one record-query module: how a list of records is filtered, searched and ordered.
 
-Every value is parsed before it reaches the database, so a bad value (a malformed UUID, an
-unknown stage, a date that is not one) is a `FilterError` the caller turns into a 400.
+Three callers compile through it, so they agree:
+- the API list and CSV export read query parameters (`filter_records`: exact-field filters,
+  `search`, `ordering`, SPEC section 7);
+- the list pages apply their filters with `field_lookup` and their search box with `search_q`;
+- the workflow find step compiles its `where` condition with `where_q` (SPEC section 4).
+
+Every query-string value is parsed before it reaches the database, so a bad value (a malformed
+UUID, an unknown stage, a date that is not one) is a `FilterError` the caller turns into a 400.
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -55,10 +60,7 @@ def filter_records(obj: RecordObject, queryset: QuerySet, params: Mapping[str, s
             errors.update(error.errors)
     term = (params.get("search") or "").strip()
     if term:
-        query = Q()
-        for field in obj.search_fields:
-            query |= Q(**{f"{field}__icontains": term})
-        queryset = queryset.filter(query)
+        queryset = queryset.filter(search_q(obj, term))
     ordering = [part.strip() for part in (params.get("ordering") or "").split(",") if part.strip()]
     bad_order = [part for part in ordering if part.lstrip("-") not in allowed]
     if bad_order:
@@ -72,6 +74,17 @@ def filter_records(obj: RecordObject, queryset: QuerySet, params: Mapping[str, s
     if errors:
         raise FilterError(errors)
     return queryset
+
+
+def search_q(obj: RecordObject, text: str) -> Q:
+    """Every word of `text` must appear (case-insensitively) in one of the search fields."""
+    query = Q()
+    for word in text.split():
+        match = Q()
+        for field in obj.search_fields:
+            match |= Q(**{f"{field}__icontains": word})
+        query &= match
+    return query
 
 
 def field_lookup(obj: RecordObject, name: str, raw: str) -> Q:
@@ -172,3 +185,59 @@ def _try(parse, value):
         return parse(value)
     except ValueError:
         return None
+
+
+# --- `where` conditions of the find step (SPEC section 4, "Templates and conditions") -------
+
+WHERE_OPERATORS = {
+    "eq": "exact",
+    "ne": "exact",
+    "gt": "gt",
+    "gte": "gte",
+    "lt": "lt",
+    "lte": "lte",
+    "contains": "icontains",
+    "not_contains": "icontains",
+    "starts_with": "istartswith",
+    "ends_with": "iendswith",
+    "in": "in",
+    "not_in": "in",
+    "before": "lt",
+    "after": "gt",
+    "is_empty": "isnull",
+    "is_not_empty": "isnull",
+}
+NEGATED = {"ne", "not_contains", "not_in"}
+TEXT_TYPES = ("CharField", "TextField", "EmailField", "URLField")
+
+
+def where_q(obj: RecordObject, where: dict, resolve: Callable = lambda value: value) -> Q:
+    """Turns a `where` condition into a database filter. `resolve` renders a leaf's value (a
+    template in a workflow); the result is only ever compared, never evaluated."""
+    if "all" in where or "any" in where:
+        combined = Q()
+        for item in where.get("all", where.get("any", [])):
+            part = where_q(obj, item, resolve)
+            combined = combined & part if "all" in where else combined | part
+        return combined
+    field, op = where["field"], where["op"]
+    value = resolve(where.get("value"))
+    if op in ("is_empty", "is_not_empty"):
+        empty = Q(**{f"{field}__isnull": True})
+        if obj.model._meta.get_field(field).get_internal_type() in TEXT_TYPES:
+            empty |= Q(**{field: ""})
+        return empty if op == "is_empty" else ~empty
+    if op in ("in", "not_in") and not isinstance(value, list):
+        value = [part.strip() for part in str(value or "").split(",") if part.strip()]
+    if value is None and op in ("eq", "ne"):
+        query = Q(**{f"{field}__isnull": True})
+    else:
+        query = Q(**{f"{field}__{WHERE_OPERATORS[op]}": value})
+    return ~query if op in NEGATED else query
+
+
+def where_fields(where: dict) -> list[str]:
+    """The field names a `where` condition reads."""
+    if "all" in where or "any" in where:
+        return [f for item in where.get("all", where.get("any", [])) for f in where_fields(item)]
+    return [where.get("field")]
