@@ -87,16 +87,36 @@ class _LineBuffer:
         return value
 
 
+# A cell a spreadsheet would run as a formula starts with one of these (SPEC section 7); it is
+# written as text with a leading ' (which spreadsheets hide), and the import takes it off. A
+# value that itself starts with ' gets one more, so every text round-trips exactly.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):  # tags, which import splits on commas again
-        return ", ".join(str(item) for item in value)
+        return _as_text(", ".join(str(item) for item in value))
     if isinstance(value, dict):  # custom
         return json.dumps(value, ensure_ascii=False) if value else ""
-    return str(value)
+    if isinstance(value, str):
+        return _as_text(value)
+    return str(value)  # numbers, dates: a spreadsheet reads them as values, never formulas
+
+
+def _as_text(text: str) -> str:
+    return TEXT_MARK + text if text.startswith((*FORMULA_STARTS, TEXT_MARK)) else text
+
+
+def _from_text(cell: str) -> str:
+    """The value `_as_text` wrote: a leading ' before a formula start (or another ') goes."""
+    if cell.startswith(TEXT_MARK) and cell[1:].startswith((*FORMULA_STARTS, TEXT_MARK)):
+        return cell[1:]
+    return cell
 
 
 # --- Import ---------------------------------------------------------------------------------
@@ -249,7 +269,7 @@ def _row_data(columns: list[str | None], cells: list[str], json_fields: set[str]
             continue
         if column == "":
             raise ValidationError({"detail": ["A column without a name holds a value."]})
-        data[column] = _json_cell(column, cell) if column in json_fields else cell
+        data[column] = _json_cell(column, cell) if column in json_fields else _from_text(cell)
     return data
 
 

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.workspaces.CurrentWorkspaceMiddleware",
+    "workflows.runtime.WorkflowDepthMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from crm.ids import parse_uuid
 from crm.permissions import CanManage, IsWorkspaceMember, request_workspace
 
-from . import forms, services
+from . import forms, runtime, services
 from .models import FormRequest, StepRun, Workflow, WorkflowRun, WorkflowVersion
 from .serializers import (
     FormSerializer,
@@ -207,6 +207,8 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
             runs = services.start_manual_runs(workflow, request_user(request), record_ids, payload)
         except services.WorkflowError as error:
             return error_response(error)
+        except runtime.ChainTooDeep as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         return Response({"run_ids": [str(r.pk) for r in runs]}, status=202)
 
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -225,6 +227,8 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
             )
         except services.WorkflowError as error:
             return error_response(error)
+        except runtime.ChainTooDeep as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
         return Response({"run_id": str(run.pk)}, status=202)
 
 

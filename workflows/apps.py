@@ -10,8 +10,10 @@ class WorkflowsConfig(AppConfig):
         from crm.signals import record_page_shown, workspace_created
 
         from .search import workflow_hits
+        from .secrets.masking import install_log_masking
         from .triggers import connect_signals
 
+        install_log_masking()
         connect_signals(self)
         workspace_created.connect(_install_defaults, dispatch_uid="default-workflows")
         record_page_shown.connect(_record_runs, dispatch_uid="record-runs")

@@ -29,6 +29,7 @@ from django.utils import timezone
 from . import runtime
 from .graph import Graph
 from .models import RunStatus, StepRun, WorkflowRun
+from .secrets.masking import WorkspaceSecretValues, masking_logs
 from .steps import get_handler
 from .steps.base import LimitExceeded, Park, StepContext, StepError, StepHandler, StepResult
 
@@ -103,7 +104,8 @@ class RunExecutor:
         self.stored: dict[tuple[str, str], StoredStep] = {}
         self.sequence = 0
         self.steps_executed = 0
-        self.secret_values: set[str] = set()
+        # Every secret of the workspace, masked in all the run stores and logs (SPEC 4).
+        self.secret_values = WorkspaceSecretValues(run.workspace)
         self.last_flush = time.monotonic()
         self.lease_renewed = time.monotonic()
 
@@ -557,10 +559,13 @@ def execute_claimed_run(run_id, owner: str) -> str:
         return "lost"
     if run.cancel_requested:
         return RunExecutor(run, owner).finish(RunStatus.CANCELLED, "Cancelled.")
+    executor = RunExecutor(run, owner)
     try:
-        return RunExecutor(run, owner).execute()
+        with masking_logs(executor.secret_values):
+            return executor.execute()
     except Exception as error:  # noqa: BLE001 - the worker must survive any run
-        logger.exception("Run %s crashed the executor", run_id)
+        with masking_logs(executor.secret_values):
+            logger.exception("Run %s crashed the executor", run_id)
         WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
             status=RunStatus.FAILED,
             finished_at=timezone.now(),

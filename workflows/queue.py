@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from . import runtime
 from .models import RunStatus, WorkflowRun, WorkflowVersion
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,12 @@ def start_runs(
     depth: int | None = None,
 ) -> list[WorkflowRun]:
     """Starts one run per payload with one insert (bulk manual runs of thousands of records)."""
+    # Without a parent run, one deeper than the caller (`runtime.calling_depth`: an HTTP
+    # call from a run carries X-Workflow-Depth); runtime.ChainTooDeep past depth 5.
     if depth is None:
-        depth = parent_run.depth + 1 if parent_run else 1
+        depth = runtime.depth_for_new_run(parent_run.depth if parent_run else None)
+    elif depth > runtime.MAX_DEPTH:
+        raise runtime.ChainTooDeep(f"Not started: runs stop at depth {runtime.MAX_DEPTH}.")
     workflow = version.workflow
     now = timezone.now()
     runs = [

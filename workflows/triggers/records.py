@@ -322,10 +322,11 @@ def fire(events: Iterable[RecordEvent], triggers: Sequence[RecordTrigger]) -> No
     if not payloads:
         return
     step = runtime.current_step()
-    depth = step.depth + 1 if step else 1
+    depth = runtime.calling_depth() + 1  # a step's run, or an API call from a run (HTTP)
     if depth > runtime.MAX_DEPTH:
         for trigger, _ in payloads.values():
-            _explain_depth_limit(step, trigger)
+            if step:
+                _explain_depth_limit(step, trigger)
         return
     parent = WorkflowRun(pk=step.run_id, depth=step.depth) if step else None
 

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 
 from django.conf import settings
 
+from .. import runtime
 from ..models import Workflow, new_token
 from .index import WebhookTarget
 
@@ -64,6 +65,7 @@ def accept(target: WebhookTarget | None, call: WebhookCall) -> dict:
     if len(call.body) > MAX_BODY_BYTES:
         raise too_large()
     check_auth(target, call)
+    new_run_depth(call)
     body = parse_body(call)
     check_rate(target.workspace_id)
     return {
@@ -73,6 +75,16 @@ def accept(target: WebhookTarget | None, call: WebhookCall) -> dict:
             name: value for name, value in call.headers.items() if name not in AUTH_HEADERS
         },
     }
+
+
+def new_run_depth(call: WebhookCall) -> int:
+    """One more than the X-Workflow-Depth of a call sent by a workflow run (SPEC section 6);
+    409 when that run is at the last depth, so a loop through this webhook stops."""
+    calling = runtime.depth_from_header(call.headers.get(runtime.DEPTH_HEADER.lower()))
+    try:
+        return runtime.depth_for_new_run(calling)
+    except runtime.ChainTooDeep as error:
+        raise Rejected(409, str(error)) from None
 
 
 def check_target(target: WebhookTarget | None) -> None:

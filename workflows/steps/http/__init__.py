@@ -1,9 +1,13 @@
 """The `http_request` step (SPEC sections 4 and 6): one HTTP call from a workflow.
 
 Connections go through the guard (guard.py), which refuses non-public addresses at the socket.
-Redirects are followed here, one hop at a time, so each new URL is checked again. The
-timeout is the whole exchange, not each socket read: a watchdog shuts the sockets down at the
-deadline, so a server that drips bytes cannot hold a worker past `timeout_s`.
+Redirects are followed here, one hop at a time, so each new URL is checked again: never from
+https to http, never from a host outside WORKFLOW_HTTP_ALLOWED_HOSTS into it, and to another
+host without any header that carried a secret. The timeout is the whole exchange, name
+resolution included, not each socket read: a watchdog shuts the sockets down at the
+deadline, so a server that drips bytes cannot hold a worker past `timeout_s`. Every request
+carries X-Workflow-Depth, the run's depth, so a chain through this app's API or webhooks
+stops at depth 5 (SPEC section 6).
 """
 
 import json
@@ -16,11 +20,13 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from ... import runtime
+from ...secrets import mask
 from ...settings_schema import Setting
 from ...templating import to_text
 from .. import register
 from ..base import GraphInfo, LimitExceeded, StepContext, StepError, StepHandler
-from .guard import DestinationRefused, GuardedSession
+from .guard import DestinationRefused, GuardedSession, is_allowed_host
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 DEFAULT_TIMEOUT_S = 30
@@ -30,6 +36,8 @@ MAX_REDIRECTS = 5
 ERROR_BODY_CHARS = 1000
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 CHARSET = re.compile(r"charset=\"?([\w.:-]+)")
+# Dropped on a redirect to another host whatever their value (as browsers and requests do).
+CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie")
 
 
 @dataclass
@@ -43,18 +51,28 @@ class HttpCall:
     body: Any
     timeout_s: float
     fail_on_status: bool
+    # Lower-case names of the headers whose value holds a secret of the workspace.
+    secret_headers: frozenset[str] = frozenset()
 
     @classmethod
-    def from_settings(cls, settings: dict) -> "HttpCall":
+    def from_settings(cls, settings: dict, secret_values=()) -> "HttpCall":
         problems = HttpRequest().settings_problems(settings, None)
         if problems:
             raise StepError(" ".join(problems))
+        headers = {
+            str(name): to_text(value)
+            for name, value in (settings.get("headers") or {}).items()
+            if str(name).lower() != runtime.DEPTH_HEADER.lower()  # ours to set, not a step's
+        }
         return cls(
             method=str(settings.get("method") or "GET").upper(),
             url=settings["url"].strip(),
-            headers={
-                str(name): to_text(value) for name, value in (settings.get("headers") or {}).items()
-            },
+            headers=headers,
+            secret_headers=frozenset(
+                name.lower()
+                for name, value in headers.items()
+                if mask(value, secret_values) != value
+            ),
             query={
                 str(name): _query_value(value)
                 for name, value in (settings.get("query") or {}).items()
@@ -113,7 +131,7 @@ class HttpRequest(StepHandler):
         return extra_problems(settings)
 
     def execute(self, ctx: StepContext) -> dict:
-        call = HttpCall.from_settings(ctx.resolve(ctx.settings))
+        call = HttpCall.from_settings(ctx.resolve(ctx.settings), ctx.secret_values)
         result = send(call)
         if call.fail_on_status and result["status"] >= 400:
             raise StepError(status_error(call, result))
@@ -149,10 +167,13 @@ def send(call: HttpCall) -> dict:
 
 
 def _follow_redirects(session: GuardedSession, call: HttpCall, deadline: float) -> dict:
-    method, url, headers, query = call.method, call.url, dict(call.headers), call.query
+    method, url, query = call.method, call.url, call.query
+    headers = {**call.headers, runtime.DEPTH_HEADER: str(runtime.calling_depth())}
     body = _body_arguments(call.body, headers)
+    outside_allowlist = False  # whether a hop so far was a host outside the allowlist
     for _ in range(MAX_REDIRECTS + 1):
         _check_scheme(url)
+        outside_allowlist = outside_allowlist or not _allowlisted(url)
         remaining = max(deadline - time.monotonic(), 0.001)
         response = session.request(
             method, url, headers=headers, params=query, allow_redirects=False, stream=True,
@@ -162,13 +183,33 @@ def _follow_redirects(session: GuardedSession, call: HttpCall, deadline: float) 
             return _read(response)
         target = urljoin(response.url, session.get_redirect_target(response))
         response.close()
+        _check_redirect(response.url, target, outside_allowlist)
         if session.should_strip_auth(response.url, target):  # another host: keep credentials
-            headers = _without(headers, "authorization", "cookie")
+            headers = _without(headers, *CREDENTIAL_HEADERS, *call.secret_headers)
         if _redirect_turns_into_get(response.status_code, method):
             method, body = "GET", {}
             headers = _without(headers, "content-type", "content-length")
         url, query = target, None  # the Location is the whole next URL
     raise StepError(f"Too many redirects: more than {MAX_REDIRECTS}, last to {url}.")
+
+
+def _check_redirect(source: str, target: str, outside_allowlist: bool) -> None:
+    if urlsplit(source).scheme.lower() == "https" and urlsplit(target).scheme.lower() == "http":
+        raise StepError(f"Refused: {source} redirects from https to plain http ({target[:200]}).")
+    if outside_allowlist and urlsplit(target).hostname and _allowlisted(target):
+        raise StepError(
+            f"Refused: {source} redirects to {_host(target)}, an allowed internal host, which "
+            f"only a step's own URL may name (WORKFLOW_HTTP_ALLOWED_HOSTS)."
+        )
+
+
+def _allowlisted(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:  # a port that is not a number: the request itself will fail
+        return False
+    return bool(parts.hostname) and is_allowed_host(parts.hostname, port)
 
 
 def _read(response: requests.Response) -> dict:

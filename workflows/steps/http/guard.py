@@ -7,14 +7,18 @@ addresses. A DNS answer that changes between a check and the connect (DNS rebind
 slip through, because there is no second lookup. TLS still verifies the certificate against
 the host name, and the Host header still carries it, because only the socket is pinned.
 
-Hosts in `settings.WORKFLOW_HTTP_ALLOWED_HOSTS` (read on every connection) skip the address
-check; tests and local tools need `127.0.0.1`.
+Entries of `settings.WORKFLOW_HTTP_ALLOWED_HOSTS` (read on every connection) skip the address
+check: `host` for every port of it, `host:port` (`[::1]:8000` for IPv6) for that port only;
+tests and local tools need `127.0.0.1`. Name resolution runs in a helper thread so it counts
+against the connect timeout: a resolver that never answers cannot hold a worker.
 """
 
 import ipaddress
 import os
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import requests
 from django.conf import settings
@@ -45,15 +49,49 @@ class DestinationRefused(ValueError):
     requests neither retry nor rewrap it, so the message reaches the user as written."""
 
 
-def allowed_hosts() -> set[str]:
+ANY_PORT = None
+
+
+def allowed_hosts() -> set[tuple[str, int | None]]:
+    """The allowlist as (host, port) pairs; port None for a bare host (every port)."""
     configured = getattr(settings, "WORKFLOW_HTTP_ALLOWED_HOSTS", []) or []
     if isinstance(configured, str):
         configured = configured.split(",")
-    return {_normalise_host(host) for host in configured if host.strip()}
+    return {_parse_entry(entry) for entry in configured if entry.strip()}
 
 
-def is_allowed_host(host: str) -> bool:
-    return _normalise_host(host) in allowed_hosts()
+def _parse_entry(entry: str) -> tuple[str, int | None]:
+    entry = entry.strip()
+    if entry.startswith("["):  # [::1] or [::1]:8000
+        host, _, rest = entry[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif entry.count(":") == 1:  # host:port (a bare IPv6 address has several colons)
+        host, port = entry.split(":")
+    else:
+        host, port = entry, ""
+    return _normalise_host(host), int(port) if port.strip().isdigit() else ANY_PORT
+
+
+def is_allowed_host(host: str, port: int | None = None) -> bool:
+    """Whether host (and port, when given) is in the allowlist."""
+    host = _normalise_host(host)
+    return any(
+        listed == host and (listed_port is ANY_PORT or port is None or listed_port == port)
+        for listed, listed_port in allowed_hosts()
+    )
+
+
+_resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="http-step-dns")
+
+
+def getaddrinfo_within(host: str, port: int, timeout: float | None) -> list[tuple]:
+    """`socket.getaddrinfo`, given up on after `timeout` seconds (the lookup thread finishes
+    on its own; its answer is then dropped)."""
+    lookup = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        return lookup.result(timeout=timeout)
+    except FutureTimeout:
+        raise TimeoutError(f"Looking up {host} took longer than {timeout:g} s.") from None
 
 
 def address_kind(address: str) -> str | None:
@@ -70,11 +108,11 @@ def address_kind(address: str) -> str | None:
     return None
 
 
-def resolve_public(host: str, port: int) -> list[tuple]:
+def resolve_public(host: str, port: int, timeout: float | None = None) -> list[tuple]:
     """`getaddrinfo` results for host:port, all of them checked; refuses when any is not
     public (one bad answer in a round-robin set is enough to refuse the host)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    if is_allowed_host(host):
+    infos = getaddrinfo_within(host, port, timeout)
+    if is_allowed_host(host, port):
         return infos
     for *_, sockaddr in infos:
         kind = address_kind(sockaddr[0])
@@ -114,10 +152,13 @@ class _GuardedConnectionMixin:
         super().__init__(*args, **kwargs)
 
     def _new_conn(self) -> socket.socket:
+        timeout = self.timeout if isinstance(self.timeout, int | float) else None
         try:
-            infos = resolve_public(self._dns_host, self.port)
+            infos = resolve_public(self._dns_host, self.port, timeout)
         except socket.gaierror as error:
             raise NameResolutionError(self.host, self, error) from error
+        except TimeoutError as error:
+            raise ConnectTimeoutError(self, str(error)) from error
         try:
             sock = _connect_first(infos, self.timeout, self.source_address, self.socket_options)
         except TimeoutError as error:
