@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 

@@ -21,6 +21,12 @@ def _record_pages(name: str, plural: str) -> list:
         ),
         path(f"{plural}/<uuid:pk>/", views.record_detail, kwargs, name=f"{name}-detail"),
         path(f"{plural}/<uuid:pk>/edit/", views.record_edit, kwargs, name=f"{name}-edit"),
+        path(
+            f"{plural}/<uuid:pk>/fields/<str:name>/",
+            views.record_field,
+            kwargs,
+            name=f"{name}-field",
+        ),
         path(f"{plural}/<uuid:pk>/delete/", views.record_delete, kwargs, name=f"{name}-delete"),
     ]
     if name in LINKS:  # tasks and notes link to companies, people and opportunities
