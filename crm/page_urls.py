@@ -35,6 +35,12 @@ def _record_pages(name: str, plural: str) -> list:
         path(f"{plural}/<uuid:pk>/archive/", views.record_archive, kwargs, name=f"{name}-archive"),
         path(f"{plural}/<uuid:pk>/restore/", views.record_restore, kwargs, name=f"{name}-restore"),
         path(f"{plural}/<uuid:pk>/edit/", views.record_edit, kwargs, name=f"{name}-edit"),
+        path(
+            f"{plural}/<uuid:pk>/fields/<str:name>/",
+            views.record_field,
+            kwargs,
+            name=f"{name}-field",
+        ),
         path(f"{plural}/<uuid:pk>/delete/", views.record_delete, kwargs, name=f"{name}-delete"),
     ]
     if name in LINKS:  # tasks and notes link to companies, people and opportunities

@@ -20,7 +20,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from . import records
-from .forms import LIST_FILTERS, RecordForm, RecordListForm, editable_fields
+from .forms import LIST_FILTERS, RecordForm, RecordListForm, editable_fields, field_label
 from .ids import parse_uuid
 from .models import Stage, TaskStatus
 from .objects import OBJECTS, RecordObject
@@ -133,12 +133,10 @@ def record_list(request, object_name: str):
 def record_detail(request, object_name: str, pk):
     obj = OBJECTS[object_name]
     record = _get_record(request, obj, pk)
-    relations = obj.serializer.relations  # shown as cards beside the details, not in them
     context = {
         "obj": obj,
         "record": record,
-        "detail_fields": [name for name in editable_fields(obj) if name not in relations],
-        "linked": [getattr(record, name) for name in relations if getattr(record, name)],
+        "detail_fields": editable_fields(obj),
         "related_lists": _related_lists(request.workspace, obj, record),
     } | record_page_context(request.workspace, record)
     if obj.name in LINKS:
@@ -181,6 +179,34 @@ def _activity_context(request, obj: RecordObject, record, note_form=None, task_f
         "note_form": note_form or RecordForm(OBJECTS["note"], workspace, fields=INLINE_NOTE_FIELDS),
         "task_form": task_form or RecordForm(OBJECTS["task"], workspace, fields=INLINE_TASK_FIELDS),
     }
+
+
+@member_required
+def record_field(request, object_name: str, pk, name: str):
+    """Inline editing of one field on a detail page (HTMX): GET `?edit=1` answers the field's
+    input, GET alone its value (Escape), POST saves it through the record service and answers
+    the value, or the input again with the serialiser's errors beside it."""
+    obj = OBJECTS[object_name]
+    if name not in editable_fields(obj):
+        raise Http404
+    record = _get_record(request, obj, pk)
+    form = RecordForm(
+        obj,
+        request.workspace,
+        instance=record,
+        data=request.POST if request.method == "POST" else None,
+        fields=[name],
+    )
+    editing = request.method == "GET" and request.GET.get("edit") == "1"
+    if request.method == "POST":
+        saved = form.save(user=request.user)
+        if saved:
+            messages.success(request, f"{field_label(obj, name)} saved.")
+            record = _get_record(request, obj, pk)  # relations' names as the page shows them
+        editing = not saved
+    context = {"obj": obj, "record": record, "name": name, "form": form}
+    template = "crm/_field_edit.html" if editing else "crm/_field_row.html"
+    return render(request, template, context)
 
 
 @member_required

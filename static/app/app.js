@@ -191,3 +191,37 @@
     ask(event.detail.question, elt.dataset.confirmButton, () => event.detail.issueRequest(true));
   });
 })();
+
+// Inline editing on detail pages: a click on a value asks for its input (crm/views.py
+// record_field); Escape puts the value back. Enter submits the form like any form.
+(function () {
+  "use strict";
+  document.addEventListener("click", (event) => {
+    const value = event.target.closest("[data-inline-edit-url]");
+    if (!value || event.target.closest("a, button, input, select, textarea")) return;
+    if (window.getSelection && String(window.getSelection()).length) return; // selecting text
+    window.htmx.ajax("GET", value.dataset.inlineEditUrl, { target: value.closest(".field-row"), swap: "outerHTML" });
+  });
+
+  document.addEventListener("keydown", (event) => {
+    const form = event.target.closest && event.target.closest("[data-inline-form]");
+    if (!form) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      form.querySelector("[data-inline-cancel]").click();
+    } else if (event.key === "Enter" && event.target.tagName === "TEXTAREA" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  // A field's input just swapped in: put the cursor in it.
+  document.addEventListener("htmx:load", (event) => {
+    const row = event.detail.elt;
+    if (!row.matches || !row.matches(".field-row.is-editing")) return;
+    const input = row.querySelector("input:not([type=hidden]), select, textarea");
+    if (!input) return;
+    input.focus();
+    if (input.select && input.type !== "checkbox") input.select();
+  });
+})();
