@@ -137,7 +137,7 @@ class RecordSerializer(serializers.ModelSerializer):
             fields[name] = WorkspaceRelatedField(model)
         for name in self.users:
             fields[name] = MemberField()
-        fields["created_by"] = serializers.PrimaryKeyRelatedField(read_only=True)
+        fields["created_by"] = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
         for name in (*self.relations, *self.users, "created_by"):
             fields[f"{name}_name"] = DisplayNameField(name)
         if "tags" in fields:
