@@ -19,8 +19,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from . import csv_io, records
-from . import schema as _schema  # noqa: F401  (registers the API key scheme in the OpenAPI doc)
 from .objects import OBJECTS, RecordObject
+from .openapi import RECORD_DESCRIPTION, error_responses
 from .permissions import request_workspace
 from .record_query import FilterError, filter_records, filterable_fields
 from .serializers import represent
@@ -149,19 +149,11 @@ class RecordViewSet(viewsets.ModelViewSet):
         detail=False,
         methods=["post"],
         url_path="import",
-        parser_classes=[
-            parsers.MultiPartParser,
-            parsers.FormParser,
-            CsvBodyParser,
-            PlainTextCsvBodyParser,
-        ],
+        parser_classes=[parsers.MultiPartParser, CsvBodyParser, PlainTextCsvBodyParser],
     )
     def import_csv(self, request, *args, **kwargs):
-        """Creates a record per valid CSV row and lists the invalid rows with their errors.
-
-        Send the file as multipart field `file` or as a `text/csv` body. `fire_triggers=false`
-        (query parameter or form field) creates the records without starting record triggers.
-        """
+        """Creates a record per valid CSV row (or updates the one it matches, `?match=`) and
+        lists the invalid rows with their errors."""
         file = request.data.get("file")
         if file is None or isinstance(file, str):
             raise exceptions.ValidationError(
@@ -177,6 +169,7 @@ class RecordViewSet(viewsets.ModelViewSet):
                 file,
                 user=user,
                 fire_triggers=_fire_triggers_flag(request),
+                match=request.query_params.get("match") or request.data.get("match") or None,
             )
         except csv_io.CsvTooLarge as error:
             raise PayloadTooLarge(str(error)) from error
@@ -215,9 +208,20 @@ def _fire_triggers_flag(request) -> bool:
 IMPORT_RESULT = inline_serializer(
     "ImportResult",
     {
-        "created": serializers.IntegerField(),
-        "total": serializers.IntegerField(),
-        "errors": serializers.ListField(child=serializers.DictField()),
+        "created": serializers.IntegerField(help_text="Records created."),
+        "updated": serializers.IntegerField(help_text="Existing records updated (`match`)."),
+        "total": serializers.IntegerField(help_text="Rows read, not counting the header."),
+        "errors": inline_serializer(
+            "ImportRowError",
+            {
+                "row": serializers.IntegerField(help_text="As a spreadsheet numbers it."),
+                "errors": serializers.DictField(
+                    child=serializers.ListField(child=serializers.CharField()),
+                    help_text="Messages by field.",
+                ),
+            },
+            many=True,
+        ),
     },
 )
 
@@ -241,34 +245,106 @@ def _list_parameters(obj: RecordObject) -> list[OpenApiParameter]:
     ]
 
 
+def _import_parameters(obj: RecordObject) -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter(
+            "fire_triggers",
+            bool,
+            default=True,
+            description="`false` imports without starting record triggers.",
+        ),
+        OpenApiParameter(
+            "match",
+            str,
+            enum=list(obj.match_fields),
+            description="Update the existing record whose value in this column matches "
+            "(case-insensitive) instead of creating a duplicate; its empty cells leave fields "
+            "unchanged. Rows that match nothing are created.",
+        ),
+    ]
+
+
 def _document(viewset: type[RecordViewSet]) -> type[RecordViewSet]:
     obj = viewset.record_object
     tags = [obj.plural]
+    a, plural = f"a {obj.name}", obj.label_plural.lower()
+    one = {"tags": tags, "parameters": [OpenApiParameter("id", OpenApiTypes.UUID, "path")]}
     return extend_schema_view(
-        list=extend_schema(tags=tags, parameters=_list_parameters(obj)),
-        create=extend_schema(tags=tags),
-        retrieve=extend_schema(tags=tags),
-        update=extend_schema(tags=tags),
-        partial_update=extend_schema(tags=tags),
-        destroy=extend_schema(tags=tags),
-        archive=extend_schema(tags=tags, request=None, responses={200: obj.serializer}),
-        restore=extend_schema(tags=tags, request=None, responses={200: obj.serializer}),
+        list=extend_schema(
+            tags=tags,
+            summary=f"List {plural}",
+            description=f"{obj.label_plural}, newest first, paginated. Filter by any field with "
+            "`?field=value`.",
+            parameters=_list_parameters(obj),
+            responses={200: obj.serializer, **error_responses(400, 401)},
+        ),
+        create=extend_schema(
+            tags=tags,
+            summary=f"Create {a}",
+            description=RECORD_DESCRIPTION,
+            responses={201: obj.serializer, **error_responses(400, 401, 413, 415)},
+        ),
+        retrieve=extend_schema(
+            **one, summary=f"Get {a}", responses={200: obj.serializer, **error_responses(401, 404)}
+        ),
+        update=extend_schema(
+            **one,
+            summary=f"Replace {a}",
+            description="Every field not given gets its default.",
+            responses={200: obj.serializer, **error_responses(400, 401, 404, 413, 415)},
+        ),
+        partial_update=extend_schema(
+            **one,
+            summary=f"Update {a}",
+            description="Changes only the fields given.",
+            responses={200: obj.serializer, **error_responses(400, 401, 404, 413, 415)},
+        ),
+        destroy=extend_schema(
+            **one,
+            summary=f"Delete {a}",
+            description="Deletes it for good.",
+            responses={204: None, **error_responses(401, 404)},
+        ),
+        archive=extend_schema(
+            **one,
+            summary=f"Archive {a}",
+            request=None,
+            responses={200: obj.serializer, **error_responses(401, 404, 409)},
+        ),
+        restore=extend_schema(
+            **one,
+            summary=f"Restore {a}",
+            request=None,
+            responses={200: obj.serializer, **error_responses(401, 404, 409)},
+        ),
         export=extend_schema(
             tags=tags,
+            summary=f"Export {plural} as CSV",
+            description="Every field, one row per record, with the list's filters applied. "
+            "Cells are safe to open in a spreadsheet.",
             parameters=_list_parameters(obj),
-            responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR)},
+            responses={
+                (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR),
+                **error_responses(400, 401),
+            },
         ),
         import_csv=extend_schema(
             tags=tags,
-            parameters=[OpenApiParameter("fire_triggers", bool, default=True)],
+            summary=f"Import {plural} from CSV",
+            description="The columns of the export (unknown columns are refused). Each valid "
+            "row creates a record, or updates the one it matches with `match`; invalid rows are "
+            "listed with their errors. Send the file as multipart field `file` or as a "
+            "`text/csv` body.",
+            parameters=_import_parameters(obj),
             request={
                 "multipart/form-data": {
                     "type": "object",
                     "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
                 },
                 "text/csv": {"type": "string"},
             },
-            responses={200: IMPORT_RESULT},
+            responses={200: IMPORT_RESULT, **error_responses(400, 401, 413, 415)},
         ),
     )(viewset)
 

@@ -6,6 +6,10 @@ serialiser exactly like an API create (`records.validate_new_record`), and the v
 inserted in batches. Columns that only describe a record (`id`, `created_at`, `updated_at`,
 `created_by` and the `*_name` columns) are accepted and ignored, so an export can be imported
 again, into any workspace.
+
+With `match` (`id`, or a field the object names in `match_fields`, e.g. `email` of people), a
+row whose key matches a record of the workspace updates that record instead of creating a new
+one: its non-empty cells replace the fields' values, empty cells leave them as they are.
 """
 
 import csv
@@ -16,11 +20,13 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from django.db import transaction
+from django.db.models.functions import Lower
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from .ids import parse_uuid
 from .objects import RecordObject
-from .records import new_record, save_many_relations, validate_new_record
+from .records import new_record, save_many_relations, update_record, validate_new_record
 from .signals_control import records_bulk_created, triggers_suppressed
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -46,11 +52,17 @@ class ImportResult:
     the row as a spreadsheet numbers it (the header is row 1)."""
 
     created: int = 0
+    updated: int = 0
     total: int = 0
     errors: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"created": self.created, "errors": self.errors, "total": self.total}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "errors": self.errors,
+            "total": self.total,
+        }
 
 
 # --- Export ---------------------------------------------------------------------------------
@@ -129,21 +141,32 @@ def import_csv(
     user=None,
     fire_triggers: bool = True,
     progress: ProgressCallback | None = None,
+    match: str | None = None,
 ) -> ImportResult:
     """Creates a record of `obj` for every valid row of the CSV `file` (bytes, text or a file
     opened in either mode) and reports every invalid row; nothing is silently dropped.
 
     Raises CsvFormatError, before creating anything, when the file cannot be read as a CSV of
     this object. `progress(done, total)` is called after each batch. With
-    `fire_triggers=False` the import runs inside `triggers_suppressed()`.
+    `fire_triggers=False` the import runs inside `triggers_suppressed()`. With `match`, rows
+    matching an existing record update it (see the module docstring).
     """
+    check_match(obj, match)
     text = _decode(_read(file))
     header, rows = _parse(text)
     columns = _check_header(obj, header)
+    matcher = _Matcher(obj, workspace, match, header) if match else None
     if fire_triggers:
-        return _import_rows(obj, workspace, columns, rows, user, progress)
+        return _import_rows(obj, workspace, columns, rows, user, progress, matcher)
     with triggers_suppressed():
-        return _import_rows(obj, workspace, columns, rows, user, progress)
+        return _import_rows(obj, workspace, columns, rows, user, progress, matcher)
+
+
+def check_match(obj: RecordObject, match: str | None) -> None:
+    if match and match not in obj.match_fields:
+        raise CsvFormatError(
+            f"A {obj.name} import can match on {' or '.join(obj.match_fields)}, not '{match}'."
+        )
 
 
 def _read(file) -> bytes | str:
@@ -230,14 +253,63 @@ def _writable_fields(obj: RecordObject) -> list[str]:
     return [name for name in obj.field_names if name not in read_only]
 
 
-def _import_rows(obj, workspace, columns, rows, user, progress) -> ImportResult:
+class _Matcher:
+    """Finds the existing record a row names by its `match` column, a batch at a time."""
+
+    def __init__(self, obj: RecordObject, workspace, match: str, header: list[str]):
+        names = [cell.strip().lower() for cell in header]
+        if match not in names:
+            raise CsvFormatError(f"To match on {match}, the file needs a '{match}' column.")
+        self.obj, self.workspace, self.match = obj, workspace, match
+        self.index = names.index(match)
+        self.rows_by_key: dict[str, int] = {}  # key -> the row that first used it
+
+    def key(self, cells: list[str]) -> str:
+        cell = cells[self.index].strip() if self.index < len(cells) else ""
+        return cell if self.match == "id" else cell.lower()
+
+    def existing(self, keys: Iterable[str]) -> dict[str, object]:
+        keys = {key for key in keys if key}
+        records = self.obj.queryset(self.workspace).order_by("created_at")
+        if self.match == "id":
+            ids = [record_id for key in keys if (record_id := parse_uuid(key))]
+            found = records.filter(pk__in=ids)
+            return {str(record.pk): record for record in found}
+        found = records.annotate(match_key=Lower(self.match)).filter(match_key__in=keys)
+        by_key: dict[str, object] = {}
+        for record in found:  # the oldest record wins if the workspace already has duplicates
+            by_key.setdefault(record.match_key, record)
+        return by_key
+
+    def repeated(self, key: str, number: int) -> dict | None:
+        """An error when an earlier row of the file already used this key."""
+        if not key:
+            return None
+        first = self.rows_by_key.setdefault(key, number)
+        if first == number:
+            return None
+        return {self.match: [f"Row {first} already has this {self.match}; this row is skipped."]}
+
+
+def _import_rows(obj, workspace, columns, rows, user, progress, matcher=None) -> ImportResult:
     result = ImportResult(total=len(rows))
     json_fields = _json_fields(obj)
     for start in range(0, len(rows), BATCH_SIZE):
+        chunk = rows[start : start + BATCH_SIZE]
+        existing = matcher.existing(matcher.key(cells) for _, cells in chunk) if matcher else {}
         batch = []
-        for number, cells in rows[start : start + BATCH_SIZE]:
+        for number, cells in chunk:
+            key = matcher.key(cells) if matcher else ""
             try:
-                values = validate_new_record(obj, workspace, _row_data(columns, cells, json_fields))
+                repeated = matcher.repeated(key, number) if matcher else None
+                if repeated:
+                    raise ValidationError(repeated)
+                data = _row_data(columns, cells, json_fields)
+                if key in existing:
+                    update_record(obj, existing[key], data, partial=True, workspace=workspace)
+                    result.updated += 1
+                    continue
+                values = validate_new_record(obj, workspace, data)
             except ValidationError as error:
                 result.errors.append({"row": number, "errors": _messages(error.detail)})
                 continue

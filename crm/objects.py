@@ -18,6 +18,12 @@ class RecordObject:
     search_fields: tuple[str, ...]
     list_columns: tuple[str, ...]
     date_fields: tuple[str, ...] = ()
+    # What a CSV import may match existing records on (`?match=`), besides `id`.
+    match_keys: tuple[str, ...] = ()
+
+    @property
+    def match_fields(self) -> tuple[str, ...]:
+        return ("id", *self.match_keys)
 
     @property
     def label(self) -> str:
@@ -60,6 +66,7 @@ OBJECTS: dict[str, RecordObject] = {
             s.CompanySerializer,
             search_fields=("name", "domain", "city", "industry"),
             list_columns=("name", "domain", "industry", "employees", "city", "country"),
+            match_keys=("domain",),
         ),
         RecordObject(
             "person",
@@ -68,6 +75,7 @@ OBJECTS: dict[str, RecordObject] = {
             s.PersonSerializer,
             search_fields=("first_name", "last_name", "email", "job_title", "city"),
             list_columns=("first_name", "last_name", "email", "job_title", "company", "city"),
+            match_keys=("email",),
         ),
         RecordObject(
             "opportunity",

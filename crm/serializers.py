@@ -211,7 +211,7 @@ class RecordSerializer(serializers.ModelSerializer):
         for name, model in self.many.items():
             fields[name] = WorkspaceManyField(model)
             fields[f"{name}_name"] = ManyNamesField(name)
-        fields["created_by"] = serializers.PrimaryKeyRelatedField(read_only=True)
+        fields["created_by"] = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
         for name in (*self.relations, *self.users, "created_by"):
             fields[f"{name}_name"] = DisplayNameField(name)
         if "tags" in fields:

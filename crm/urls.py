@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from .api import VIEWSETS
+from .openapi import api_not_found
 
 router = DefaultRouter(trailing_slash=True)
 router.include_format_suffixes = False  # no `.json` URL variants: half the patterns to try
@@ -26,6 +27,7 @@ urlpatterns = [
     # Records first: the most requested API paths resolve after the fewest patterns.
     path("api/v1/", include(router.urls)),
     path("api/v1/", include("workflows.api_urls")),
+    re_path(r"^api/", api_not_found),  # unknown API paths answer the JSON error too
     path("", include("workflows.urls")),
     path("", include("crm.page_urls")),
 ]

@@ -1,22 +1,45 @@
 """REST API for workflows, versions, runs and forms (SPEC section 7). Thin: every action calls
-a service."""
+a service. Each operation documents itself with `extend_schema` (see crm/openapi.py)."""
 
 from django.db.models import Prefetch, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
+from crm.api_common import Conflict, error_body
 from crm.ids import parse_uuid
+from crm.openapi import error_responses
 from crm.permissions import CanManage, IsWorkspaceMember, request_workspace
 
 from . import forms, runtime, services
 from .models import FormRequest, StepRun, Workflow, WorkflowRun, WorkflowVersion
+from .openapi import (
+    FormSubmitSerializer,
+    GraphSerializer,
+    ManualRunSerializer,
+    RunIdSerializer,
+    RunIdsSerializer,
+    TestRunSerializer,
+    ValidationResultSerializer,
+    WorkflowCreateSerializer,
+    WorkflowUpdateSerializer,
+    check_graph,
+    graph_for_api,
+)
 from .serializers import (
     FormSerializer,
+    FormSubmissionSerializer,
     RunDetailSerializer,
     RunSerializer,
     VersionSerializer,
@@ -29,13 +52,12 @@ MAX_RECORD_IDS = 10_000
 
 
 def problems_response(message: str, problems: list[Problem], code=status.HTTP_400_BAD_REQUEST):
-    return Response({"detail": message, "errors": [p.as_dict() for p in problems]}, status=code)
+    return Response(error_body(message, [p.as_dict() for p in problems]), status=code)
 
 
 def error_response(error: services.WorkflowError):
-    if error.problems:
-        return problems_response(str(error), error.problems)
-    return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
+    problems = error.problems or [Problem(str(error))]
+    return problems_response(str(error), problems)
 
 
 def request_user(request):
@@ -51,6 +73,119 @@ class UUIDLookup:
         return super().get_object()
 
 
+ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+NO_BODY = {"request": None}
+VERSION_LIST = inline_serializer(
+    "PaginatedVersionList",
+    {
+        "results": VersionSerializer(many=True),
+        "next": serializers.URLField(allow_null=True),
+        "count": serializers.IntegerField(),
+    },
+)
+READ = error_responses(401, 404)
+CHANGE = error_responses(400, 401, 403, 404)
+
+
+def _workflow_docs(summary: str, description: str = "", **kwargs):
+    return extend_schema(
+        tags=["workflows"], summary=summary, description=description, parameters=[ID], **kwargs
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["workflows"],
+        summary="List workflows",
+        parameters=[
+            OpenApiParameter("search", str, description="Contains, in name and description."),
+            OpenApiParameter("status", str, enum=Workflow.Status.values),
+        ],
+        responses={200: WorkflowSerializer, **error_responses(401)},
+    ),
+    create=extend_schema(
+        tags=["workflows"],
+        summary="Create a workflow",
+        description="New workflows are inactive, with a draft: the given `graph`, or an empty "
+        "one with a manual trigger.",
+        request=WorkflowCreateSerializer,
+        responses={201: WorkflowSerializer, **error_responses(400, 401, 403, 415)},
+    ),
+    retrieve=_workflow_docs("Get a workflow", responses={200: WorkflowSerializer, **READ}),
+    update=_workflow_docs(
+        "Rename a workflow",
+        request=WorkflowUpdateSerializer,
+        responses={200: WorkflowSerializer, **CHANGE},
+    ),
+    partial_update=_workflow_docs(
+        "Change a workflow's name or description",
+        request=WorkflowUpdateSerializer,
+        responses={200: WorkflowSerializer, **CHANGE},
+    ),
+    destroy=_workflow_docs(
+        "Delete a workflow",
+        "Deletes it with its versions and runs.",
+        responses={204: None, **error_responses(401, 403, 404)},
+    ),
+    validate=_workflow_docs(
+        "Validate the draft",
+        "Every problem publishing would refuse, each with its step and field.",
+        **NO_BODY,
+        responses={200: ValidationResultSerializer, **error_responses(401, 403, 404)},
+    ),
+    publish=_workflow_docs(
+        "Publish the draft",
+        "Validates the draft, numbers it, makes it the active version (the former one is "
+        "archived) and activates the workflow. 400 with every problem when invalid.",
+        **NO_BODY,
+        responses={200: VersionSerializer, **CHANGE},
+    ),
+    activate=_workflow_docs(
+        "Activate a workflow",
+        "Its active version starts runs again. 400 when it has never been published.",
+        **NO_BODY,
+        responses={200: WorkflowSerializer, **CHANGE},
+    ),
+    deactivate=_workflow_docs(
+        "Deactivate a workflow",
+        "Stops new runs; runs in flight finish on the version they started with.",
+        **NO_BODY,
+        responses={200: WorkflowSerializer, **error_responses(401, 403, 404)},
+    ),
+    versions=_workflow_docs(
+        "List published versions",
+        "Newest first.",
+        responses={200: VERSION_LIST, **READ},
+    ),
+    restore=extend_schema(
+        tags=["workflows"],
+        summary="Restore a version into the draft",
+        description="Copies version `number`'s graph into the draft, replacing it; returns the "
+        "draft.",
+        parameters=[ID, OpenApiParameter("number", int, OpenApiParameter.PATH)],
+        **NO_BODY,
+        responses={200: GraphSerializer, **error_responses(401, 403, 404)},
+    ),
+    run=_workflow_docs(
+        "Run a manual workflow",
+        "For a manual trigger: `record_id`, `record_ids` or `payload`. The runs are stored "
+        "and queued; poll them at `runs/{id}/`. Members may run workflows.",
+        request=ManualRunSerializer,
+        responses={202: RunIdsSerializer, **error_responses(400, 401, 404, 415)},
+    ),
+    test=_workflow_docs(
+        "Test the draft",
+        "Runs the draft with a sample payload, as a run marked `test`.",
+        request=TestRunSerializer,
+        responses={202: RunIdSerializer, **CHANGE},
+    ),
+    rotate_secret=_workflow_docs(
+        "Rotate the webhook secret",
+        "A new `webhook_secret`; the old one stops working.",
+        **NO_BODY,
+        responses={200: WorkflowSerializer, **error_responses(401, 403, 404)},
+    ),
+)
 class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     serializer_class = WorkflowSerializer
     lookup_value_regex = "[^/]+"
@@ -85,6 +220,11 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         data = request.data if isinstance(request.data, dict) else {}
         graph = data.get("graph")
+        if graph is not None:
+            try:
+                check_graph(graph)
+            except ValidationError as error:
+                raise ValidationError({"graph": error.detail}) from error
         try:
             workflow = services.create_workflow(
                 request_workspace(request),
@@ -127,16 +267,35 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         if request.method == "GET":
             draft = workflow.draft
             if draft is None:
-                return Response({"detail": "This workflow has no draft."}, status=404)
-            return Response(draft.graph)
+                raise NotFound("This workflow has no draft.")
+            return Response(graph_for_api(draft.graph))
         if request.method == "DELETE":
             services.discard_draft(workflow)
             return Response(status=status.HTTP_204_NO_CONTENT)
+        check_graph(request.data)
         try:
             draft = services.save_draft(workflow, request.data)
         except services.WorkflowError as error:
             return error_response(error)
-        return Response(draft.graph)
+        return Response(graph_for_api(draft.graph))
+
+    draft = _workflow_docs(
+        "Get the draft graph", responses={200: GraphSerializer, **READ}, methods=["GET"]
+    )(draft)
+    draft = _workflow_docs(
+        "Replace the draft graph",
+        "Stores the graph (SPEC section 4) as the draft, creating it if needed. Only its "
+        "shape is checked (unknown top-level keys are refused); `validate/` lists what "
+        "publishing would refuse.",
+        request=GraphSerializer,
+        responses={200: GraphSerializer, **error_responses(400, 401, 403, 404, 413, 415)},
+        methods=["PUT"],
+    )(draft)
+    draft = _workflow_docs(
+        "Discard the draft",
+        responses={204: None, **error_responses(401, 403, 404)},
+        methods=["DELETE"],
+    )(draft)
 
     @action(detail=True, methods=["post"])
     def validate(self, request, pk=None):
@@ -184,8 +343,8 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         try:
             draft = services.restore_version(self.get_object(), int(number))
         except services.WorkflowError as error:
-            return Response({"detail": str(error)}, status=404)
-        return Response(draft.graph)
+            raise NotFound(str(error)) from error
+        return Response(graph_for_api(draft.graph))
 
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
@@ -193,6 +352,9 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         data = request.data if isinstance(request.data, dict) else None
         if data is None:
             raise ValidationError({"detail": "Send a JSON object."})
+        unknown = set(data) - {"record_id", "record_ids", "payload"}
+        if unknown:
+            raise ValidationError({key: ["Unknown field."] for key in sorted(unknown)})
         record_ids = data.get("record_ids")
         if "record_id" in data:
             record_ids = [data["record_id"]]
@@ -213,7 +375,6 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
 
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
-        """A new webhook secret; the old one stops working (owners and admins)."""
         workflow = self.get_object()
         rotate_webhook_secret(workflow)
         return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
@@ -232,6 +393,45 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         return Response({"run_id": str(run.pk)}, status=202)
 
 
+def _run_docs(summary: str, description: str = "", **kwargs):
+    return extend_schema(
+        tags=["runs"], summary=summary, description=description, parameters=[ID], **kwargs
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["runs"],
+        summary="List runs",
+        description="Newest first.",
+        parameters=[
+            OpenApiParameter("workflow", OpenApiTypes.UUID, description="A workflow's id."),
+            OpenApiParameter("status", str, enum=WorkflowRun.Status.values),
+            OpenApiParameter("source", str, enum=WorkflowRun.Source.values),
+        ],
+        responses={200: RunSerializer, **error_responses(400, 401)},
+    ),
+    retrieve=_run_docs(
+        "Get a run with its steps",
+        "`steps` in execution order, with the resolved input and the output of each (secrets "
+        "masked as `***`).",
+        responses={200: RunDetailSerializer, **READ},
+    ),
+    cancel=_run_docs(
+        "Cancel a run",
+        "A queued or waiting run stops at once, a running one after its current step. 409 when "
+        "it has already finished.",
+        **NO_BODY,
+        responses={200: RunSerializer, **error_responses(401, 403, 404, 409)},
+    ),
+    retry=_run_docs(
+        "Retry a failed run",
+        "A new run that starts from the failed step with the earlier steps' outputs. 409 "
+        "unless the run failed.",
+        **NO_BODY,
+        responses={202: RunIdSerializer, **error_responses(401, 403, 404, 409)},
+    ),
+)
 class RunViewSet(
     UUIDLookup, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -259,6 +459,8 @@ class RunViewSet(
                 raise ValidationError({"status": f"Use one of {WorkflowRun.Status.values}."})
             runs = runs.filter(status=params["status"])
         if params.get("source"):
+            if params["source"] not in WorkflowRun.Source.values:
+                raise ValidationError({"source": f"Use one of {WorkflowRun.Source.values}."})
             runs = runs.filter(source=params["source"])
         if self.action == "retrieve":
             runs = runs.prefetch_related(
@@ -271,7 +473,7 @@ class RunViewSet(
         try:
             run = services.cancel_run(self.get_object())
         except services.WorkflowError as error:
-            return Response({"detail": str(error)}, status=409)
+            raise Conflict(str(error)) from error
         return Response(RunSerializer(run).data)
 
     @action(detail=True, methods=["post"])
@@ -279,10 +481,27 @@ class RunViewSet(
         try:
             run = services.retry_run(self.get_object(), user=request_user(request))
         except services.WorkflowError as error:
-            return Response({"detail": str(error)}, status=409)
+            raise Conflict(str(error)) from error
         return Response({"run_id": str(run.pk)}, status=202)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        tags=["forms"],
+        summary="List the forms I may fill",
+        description="Pending forms assigned to the caller or to anyone (an API key sees all).",
+        responses={200: FormSerializer, **error_responses(401)},
+    ),
+    submit=extend_schema(
+        tags=["forms"],
+        summary="Submit a form",
+        description="Stores the values and resumes the run waiting on the form. 400 with "
+        "the field errors, 409 when already submitted or expired.",
+        parameters=[ID],
+        request=FormSubmitSerializer,
+        responses={200: FormSubmissionSerializer, **error_responses(400, 401, 404, 409, 415)},
+    ),
+)
 class FormViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = FormSerializer
     permission_classes = [IsWorkspaceMember]
@@ -300,12 +519,12 @@ class FormViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         form = get_object_or_404(FormRequest.objects.filter(workspace=workspace), pk=form_id)
         user = request_user(request)
         if user and form.assignee_id and form.assignee_id != user.pk:
-            return Response({"detail": "This form is assigned to someone else."}, status=404)
+            raise NotFound("This form is assigned to someone else.")
         data = request.data if isinstance(request.data, dict) else {}
         try:
             form = forms.submit_form(form, data.get("values"), user)
         except forms.FormAlreadySubmitted as error:
-            return Response({"detail": str(error)}, status=409)
+            raise Conflict(str(error)) from error
         except forms.FormInvalid as error:
-            return Response({"detail": str(error), "errors": error.errors}, status=400)
-        return Response(FormSerializer(form).data)
+            raise ValidationError({"detail": str(error), **error.errors}) from error
+        return Response(FormSubmissionSerializer(form).data)

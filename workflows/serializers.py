@@ -1,10 +1,12 @@
 """API shapes of workflows, versions, runs, step runs and forms (SPEC section 7)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.permissions import can_manage
 
 from .models import FormRequest, StepRun, Workflow, WorkflowRun, WorkflowVersion
+from .openapi import GraphSerializer, graph_for_api
 
 
 def webhook_path(workflow: Workflow) -> str:
@@ -55,14 +57,22 @@ class WorkflowSerializer(serializers.ModelSerializer):
         return workflow.webhook_secret if request and can_manage(request) else None
 
 
+@extend_schema_field(GraphSerializer)
+class GraphField(serializers.Field):
+    def to_representation(self, value):
+        return graph_for_api(value)
+
+
 class VersionSerializer(serializers.ModelSerializer):
     published_by = serializers.SerializerMethodField()
+    graph = GraphField(read_only=True)
 
     class Meta:
         model = WorkflowVersion
         fields = ["number", "status", "graph", "published_by", "published_at", "created_at"]
 
     def get_published_by(self, version) -> str | None:
+        """The publisher's email, or `api key: <name>`; null for a draft."""
         return version.published_by.email if version.published_by else None
 
 
@@ -123,4 +133,17 @@ class FormSerializer(serializers.ModelSerializer):
         fields = ["id", "run", "title", "description", "fields", "assignee", "status", "created_at"]
 
     def get_assignee(self, form) -> str | None:
+        """The assignee's email; null when any member may fill the form."""
         return form.assignee.email if form.assignee else None
+
+
+class FormSubmissionSerializer(serializers.ModelSerializer):
+    submitted_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FormRequest
+        fields = ["id", "run", "status", "values", "submitted_by", "submitted_at"]
+
+    def get_submitted_by(self, form) -> str | None:
+        """The submitter's email; null when submitted with an API key."""
+        return form.submitted_by.email if form.submitted_by else None

@@ -227,19 +227,28 @@ def test_a_date_that_does_not_exist_as_a_filter_answers_400(api, workspace):
     assert_field_error(response, "due_at")
 
 
-def test_a_form_with_too_many_fields_answers_400(api, workspace):
-    body = "&".join(f"f{i}=1" for i in range(1200))
+def test_a_form_encoded_body_answers_415_asking_for_json(api, workspace):
+    response = api.post(
+        "/api/v1/people/", "first_name=Ada", content_type="application/x-www-form-urlencoded"
+    )
 
-    response = api.post("/api/v1/people/", body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert response.json()["detail"].startswith("Unsupported media type")
+
+
+def test_a_multipart_import_with_too_many_fields_answers_400(api, workspace):
+    fields = {f"f{i}": "1" for i in range(1200)}
+
+    response = api.post("/api/v1/people/import/", fields, format="multipart")
 
     assert response.status_code == 400
     assert "detail" in response.json()
 
 
-def test_a_form_field_over_the_upload_limit_answers_413(api, workspace, settings):
+def test_a_json_body_over_the_upload_limit_answers_413(api, workspace, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
 
-    response = api.post("/api/v1/people/", {"first_name": "x" * 2000}, format="multipart")
+    response = api.post("/api/v1/people/", {"first_name": "x" * 2000}, format="json")
 
     assert response.status_code == 413
 

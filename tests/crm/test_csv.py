@@ -116,7 +116,7 @@ def test_round_trip_into_another_workspace_creates_good_rows_and_reports_bad_one
 def test_every_object_can_be_imported(api, workspace, plural):
     response = post_csv(api, plural, VALID_CSV[plural])
 
-    assert response.json() == {"created": 1, "errors": [], "total": 1}
+    assert response.json() == {"created": 1, "updated": 0, "errors": [], "total": 1}
     assert OBJECTS[_name(plural)].model.objects.filter(workspace=workspace).count() == 1
 
 
@@ -146,7 +146,7 @@ def test_import_reports_rows_with_too_many_cells(api, workspace):
 def test_import_skips_blank_lines_without_counting_them(api, workspace):
     body = post_csv(api, "people", "first_name\n\nAda\n\n").json()
 
-    assert body == {"created": 1, "errors": [], "total": 1}
+    assert body == {"created": 1, "updated": 0, "errors": [], "total": 1}
 
 
 def test_import_reads_a_semicolon_separated_file_with_a_byte_order_mark(api, workspace):
