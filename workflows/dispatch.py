@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from crm.models import Workspace
 
+from .live import events
 from .models import RunStatus, WorkflowRun, WorkflowVersion
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def start_runs(
         for index, payload in enumerate(payloads)
     ]
     WorkflowRun.objects.bulk_create(runs, batch_size=500)
+    events.publish_many(events.runs_started(runs))
     kick()
     return runs
 
@@ -206,6 +208,8 @@ def claim(owner: str, batch: int = CLAIM_BATCH) -> list:
             lease_expires_at=now + timedelta(seconds=settings.WORKFLOW_RUN_LEASE_SECONDS),
         )
         WorkflowRun.objects.filter(id__in=chosen, started_at__isnull=True).update(started_at=now)
+        workspace_of = dict(candidates)
+        events.runs_claimed({run_id: workspace_of[run_id] for run_id in chosen})
     return chosen
 
 
@@ -245,7 +249,7 @@ def resume_due_runs(kick_after: bool = True) -> int:
     """`waiting` runs whose time has come (a delay, a parked retry) go back to the queue."""
     count = WorkflowRun.objects.filter(
         status=RunStatus.WAITING, resume_at__lte=timezone.now()
-    ).update(status=RunStatus.QUEUED, resume_at=None)
+    ).update(status=RunStatus.QUEUED, resume_at=None, waiting_for="")
     if count and kick_after:
         kick()
     return count
@@ -254,8 +258,9 @@ def resume_due_runs(kick_after: bool = True) -> int:
 def resume_run(run: WorkflowRun) -> bool:
     """Puts one waiting run back in the queue now (a form was submitted)."""
     updated = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.WAITING).update(
-        status=RunStatus.QUEUED, resume_at=None
+        status=RunStatus.QUEUED, resume_at=None, waiting_for=""
     )
     if updated:
+        events.publish_many(events.run_events(run, status=RunStatus.QUEUED, waiting_for=""))
         kick()
     return bool(updated)
