@@ -161,7 +161,11 @@ def submit_form(form: FormRequest, values, user=None) -> FormRequest:
         # The run row first, as the engine's park() takes it: a submission that lands while
         # the run is still parking waits for it, then finds it `waiting` (review 1.3).
         run = WorkflowRun.objects.select_for_update().get(pk=form.run_id)
-        form = FormRequest.objects.select_for_update().select_related("assignee").get(pk=form.pk)
+        form = (
+            FormRequest.objects.select_for_update(of=("self",))
+            .select_related("assignee")
+            .get(pk=form.pk)
+        )
         if form.status != FormRequest.Status.PENDING:
             raise FormClosed(f"This form is already {form.status}.")
         if form.is_expired:
