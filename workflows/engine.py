@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from . import runtime
 from .graph import Graph
+from .live import events
 from .models import RunStatus, StepRun, WorkflowRun
 from .secrets.masking import WorkspaceSecretValues, masking_logs
 from .steps import get_handler
@@ -45,8 +46,9 @@ RAW_SETTINGS = {"when", "branches", "else_next", "loop", "source", "where"}
 
 
 class RunParked(Exception):
-    def __init__(self, resume_at: datetime | None):
+    def __init__(self, resume_at: datetime | None, park: Park | None = None):
         self.resume_at = resume_at
+        self.park = park
 
 
 class RunFailed(Exception):
@@ -101,6 +103,7 @@ class RunExecutor:
         self.owner = owner
         self.graph = graph_for(run.version)
         self.buffer: list[StepRun] = []
+        self.buffer_events: list[tuple[str, dict]] = []  # published once `buffer` is stored
         self.stored: dict[tuple[str, str], StoredStep] = {}
         self.sequence = 0
         self.steps_executed = 0
@@ -117,7 +120,7 @@ class RunExecutor:
         try:
             self.run_scope(None, "", {})
         except RunParked as parked:
-            return self.park(parked.resume_at)
+            return self.park(parked.resume_at, parked.park)
         except RunFailed as failed:
             return self.finish(RunStatus.FAILED, str(failed))
         except RunCancelled:
@@ -246,7 +249,7 @@ class RunExecutor:
                     started_at=started,
                     finished=False,
                 )
-                raise RunParked(park.resume_at) from None
+                raise RunParked(park.resume_at, park) from None
             except (RunCancelled, LeaseLost, RunParked, RunFailed):
                 raise
             except Exception as error:  # noqa: BLE001 - every step failure is shown on the step
@@ -446,9 +449,16 @@ class RunExecutor:
             "started_at": started_at,
             "finished_at": now if finished else None,
         }
+        live = events.step_event(
+            self.run,
+            {**values, "step_id": step["id"], "scope": scope, "name": step.get("name") or "",
+             "type": step.get("type") or "",
+             "iteration": int(scope.rsplit(".", 1)[-1]) if scope else None},
+        )  # fmt: skip
         if existing is not None and existing.pk is not None:
             StepRun.objects.filter(pk=existing.pk).update(**values)
             existing.status, existing.output, existing.attempts = status, output, attempts
+            self.publish_step(live, buffered=False)
             return
         self.sequence += 1
         row = StepRun(
@@ -463,17 +473,29 @@ class RunExecutor:
         )
         self.stored[key] = StoredStep(None, status, output, attempts, started_at, self.sequence)
         self.buffer.append(row)
+        self.publish_step(live, buffered=True)
         if not buffered:
             self.flush()
             self.stored[key].pk = row.pk
 
+    def publish_step(self, live, buffered: bool) -> None:
+        """Step events leave after the step run is stored: buffered rows with their flush."""
+        if buffered or self.buffer_events:
+            self.buffer_events.append(live)
+        else:
+            events.publish(*live)
+
     def flush(self) -> None:
         if not self.buffer:
+            events.publish_many(self.buffer_events)
+            self.buffer_events = []
             return
         rows, self.buffer = self.buffer, []
+        published, self.buffer_events = self.buffer_events, []
         try:
             with transaction.atomic(savepoint=False):
                 StepRun.objects.bulk_create(rows)
+                events.publish_many(published)
         except IntegrityError as error:
             # Another worker already stored these steps: it owns the run now.
             raise LeaseLost() from error
@@ -517,22 +539,42 @@ class RunExecutor:
                 lease_owner="",
                 lease_expires_at=None,
                 resume_at=None,
+                waiting_for="",
             )
+            if updated:
+                self.run.error = mask(error, self.secret_values)
+                events.publish_many(events.run_events(self.run, status=status, waiting_for=""))
         if status == RunStatus.CANCELLED:
             cancel_pending_forms(self.run)
         self.run.status = status
         return status if updated else "lost"
 
-    def park(self, resume_at: datetime | None) -> str:
+    def park(self, resume_at: datetime | None, park: Park | None = None) -> str:
+        waiting_for = (park.waiting_for if park else "") or (
+            f"delay until {resume_at:%Y-%m-%d %H:%M:%S} UTC" if resume_at else ""
+        )
         with transaction.atomic():
             self.flush()
-            WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
+            parked = WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
                 status=RunStatus.WAITING,
                 resume_at=resume_at,
                 lease_owner="",
                 lease_expires_at=None,
+                waiting_for=waiting_for[:400],
             )
-        self.run.status = RunStatus.WAITING
+            # Asked after the run row is taken, so a submission either committed before (seen
+            # here) or waits for this commit and then finds the run `waiting` (review 1.3).
+            if parked and park is not None and park.ready is not None and park.ready():
+                from .queue import resume_run
+
+                resume_run(self.run)
+                status = RunStatus.QUEUED
+            else:
+                status = RunStatus.WAITING
+                events.publish_many(
+                    events.run_events(self.run, status=status, waiting_for=waiting_for)
+                )
+        self.run.status = status
         return RunStatus.WAITING
 
 
@@ -541,11 +583,9 @@ def lease_seconds() -> int:
 
 
 def cancel_pending_forms(run: WorkflowRun) -> None:
-    from .models import FormRequest
+    from .forms import close_pending_forms
 
-    FormRequest.objects.filter(run=run, status=FormRequest.Status.PENDING).update(
-        status=FormRequest.Status.CANCELLED
-    )
+    close_pending_forms(run)
 
 
 def execute_claimed_run(run_id, owner: str) -> str:

@@ -144,6 +144,9 @@ class WorkflowRun(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     resume_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    # What a `waiting` run waits for (SPEC section 3): "delay until <time>" or "form <title>,
+    # assigned to <who>".
+    waiting_for = models.CharField(max_length=400, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -269,6 +272,11 @@ class FormRequest(models.Model):
         PENDING = "pending"
         SUBMITTED = "submitted"
         CANCELLED = "cancelled"
+        EXPIRED = "expired"
+
+    class OnExpiry(models.TextChoices):
+        FAIL = "fail"
+        CONTINUE = "continue"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
@@ -278,9 +286,14 @@ class FormRequest(models.Model):
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     fields = models.JSONField(default=list)
+    # Who may fill it: `assignee` (a member), or every owner and admin (`assignee_role`
+    # "admin"), or any member (neither).
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    assignee_role = models.CharField(max_length=10, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    on_expiry = models.CharField(max_length=10, choices=OnExpiry.choices, default=OnExpiry.FAIL)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     values = models.JSONField(null=True, blank=True)
     submitted_by = models.ForeignKey(
@@ -298,6 +311,52 @@ class FormRequest(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def assignee_text(self) -> str:
+        if self.assignee_id:
+            return self.assignee.email
+        return "owners and admins" if self.assignee_role == "admin" else "anyone"
+
+    @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.status == self.Status.EXPIRED or bool(
+            self.expires_at and self.expires_at <= timezone.now()
+        )
+
+
+class Notification(models.Model):
+    """A message of a `notify` step to one member (SPEC section 8, the bell)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    title = models.CharField(max_length=300)
+    message = models.TextField(blank=True)
+    link = models.CharField(max_length=500, blank=True)
+    run = models.ForeignKey(
+        WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    step_id = models.CharField(max_length=64, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "workspace", "read_at"], name="notification_unread_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def read(self) -> bool:
+        return self.read_at is not None
 
 
 class DateTriggerFiring(models.Model):
@@ -347,3 +406,6 @@ class ScheduleState(models.Model):
 
     def __str__(self) -> str:
         return f"Schedule of {self.workflow_id}, last tick {self.last_scheduled_for}"
+
+
+from .live.models import LiveEvent  # noqa: E402, F401  (the embedded default's events table)

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import runtime
+from .live import events
 from .models import RunStatus, WorkflowRun, WorkflowVersion
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def start_runs(
         for index, payload in enumerate(payloads)
     ]
     WorkflowRun.objects.bulk_create(runs, batch_size=500)
+    events.publish_many(events.runs_started(runs))
     kick()
     return runs
 
@@ -88,7 +90,7 @@ def resume_due_runs(kick_after: bool = True) -> int:
     """`waiting` runs whose time has come (a delay, a parked retry) go back to the queue."""
     count = WorkflowRun.objects.filter(
         status=RunStatus.WAITING, resume_at__lte=timezone.now()
-    ).update(status=RunStatus.QUEUED, resume_at=None)
+    ).update(status=RunStatus.QUEUED, resume_at=None, waiting_for="")
     if count and kick_after:
         kick()
     return count
@@ -97,9 +99,10 @@ def resume_due_runs(kick_after: bool = True) -> int:
 def resume_run(run: WorkflowRun) -> bool:
     """Puts one waiting run back in the queue now (a form was submitted)."""
     updated = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.WAITING).update(
-        status=RunStatus.QUEUED, resume_at=None
+        status=RunStatus.QUEUED, resume_at=None, waiting_for=""
     )
     if updated:
+        events.publish_many(events.run_events(run, status=RunStatus.QUEUED, waiting_for=""))
         kick()
     return bool(updated)
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from crm.models import Workspace
 
 from .engine import execute_claimed_run
+from .live import events
 from .models import RunStatus, WorkflowRun
 from .queue import request_drain, resume_due_runs
 
@@ -81,6 +82,8 @@ def claim(owner: str, batch: int = CLAIM_BATCH) -> list:
             lease_expires_at=now + timedelta(seconds=settings.WORKFLOW_RUN_LEASE_SECONDS),
         )
         WorkflowRun.objects.filter(id__in=chosen, started_at__isnull=True).update(started_at=now)
+        workspace_of = dict(candidates)
+        events.runs_claimed({run_id: workspace_of[run_id] for run_id in chosen})
     return chosen
 
 

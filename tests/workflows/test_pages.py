@@ -193,7 +193,7 @@ async def open_run_socket(run, session: str):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_run_view_streams_the_steps_over_a_websocket(settings):
+async def test_the_run_view_socket_accepts_a_member_of_the_runs_workspace(settings):
     from asgiref.sync import sync_to_async
 
     @sync_to_async
@@ -209,8 +209,8 @@ async def test_the_run_view_streams_the_steps_over_a_websocket(settings):
     run, session = await setup()
     communicator, connected = await open_run_socket(run, session)
     assert connected
-    message = await communicator.receive_from(timeout=5)
-    assert "Make" in message and "Completed" in message
+    message = await communicator.receive_json_from(timeout=5)
+    assert message == {"type": "ready"}
     await communicator.disconnect()
 
 

@@ -1,80 +1,150 @@
-"""Channels consumers: the live run view (SPEC section 8).
+"""The socket of one open page of a signed-in user (SPEC section 8, "live").
 
-The consumer watches the run in the database rather than waiting for messages from workers:
-that works with the embedded in-memory channel layer, where workers (other processes) cannot
-reach the web process, and costs one small query per open run view every half second.
+Every page opens `/ws/live/` (the bell, the forms inbox); a run view adds `?run=<id>` (or
+connects to `/ws/runs/<id>/`), a record page `?record=<id>`. The consumer joins the groups of
+the user's workspace that the page needs and forwards what concerns this user: forms only when
+assigned to them, their role or anyone; notifications only their own. It reads the database
+on connect only: events carry what the page shows (docs/live.md).
 """
 
-import asyncio
+from types import SimpleNamespace
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
-from django.db.models import Count, Max
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.template.loader import render_to_string
+from django.utils.dateparse import parse_datetime
 
+from crm.ids import parse_uuid
 from crm.workspaces import membership_for_user
 
-from ..models import StepRun, WorkflowRun
+from ..models import WorkflowRun
+from ..templatetags.workflow_pages import status_badge
+from . import events
+from .relay import relay
 
-POLL_SECONDS = 0.5
-FINISHED_CLOSE_CODE = 4000
+UNAUTHORISED = 4401
+NOT_FOUND = 4404
 
 
-class RunConsumer(AsyncWebsocketConsumer):
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    groups_joined: list[str]
+
     async def connect(self):
-        self.run_id = self.scope["url_route"]["kwargs"]["run_id"]
-        self.membership = await database_sync_to_async(membership_for_user)(self.scope["user"])
-        allowed = (
-            self.membership
-            and await database_sync_to_async(
-                WorkflowRun.objects.filter(
-                    pk=self.run_id, workspace=self.membership.workspace
-                ).exists
-            )()
-        )
-        if not allowed:
-            await self.close()
+        self.groups_joined = []
+        user = self.scope.get("user")
+        membership = await database_sync_to_async(membership_for_user)(user)
+        if membership is None:
+            await self.close(code=UNAUTHORISED)
             return
+        self.user_id, self.role = user.pk, membership.role
+        self.can_manage = membership.can_manage
+        workspace_id = membership.workspace_id
+        groups = [events.forms_group(workspace_id), events.user_group(workspace_id, user.pk)]
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        kwargs = self.scope.get("url_route", {}).get("kwargs", {})
+        run_text = kwargs.get("run_id") or (query.get("run") or [None])[0]
+        if run_text is not None:
+            run_id = parse_uuid(run_text)
+            if run_id is None or not await run_in_workspace(run_id, workspace_id):
+                await self.close(code=NOT_FOUND)
+                return
+            groups.append(events.run_group(workspace_id, run_id))
+        record_text = (query.get("record") or [None])[0]
+        if record_text is not None:
+            record_id = parse_uuid(record_text)
+            if record_id is None:
+                await self.close(code=NOT_FOUND)
+                return
+            # The group is the workspace's, so a record id of another workspace hears nothing.
+            groups.append(events.record_group(workspace_id, record_id))
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+        if events.uses_table():
+            relay.attach()
+            self.attached = True
         await self.accept()
-        self.watcher = asyncio.ensure_future(self.watch())
+        await self.send_json({"type": "ready"})
 
     async def disconnect(self, code):
-        watcher = getattr(self, "watcher", None)
-        if watcher:
-            watcher.cancel()
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "attached", False):
+            relay.detach()
+            self.attached = False
 
-    async def watch(self):
-        last = None
-        while True:
-            signature, finished = await database_sync_to_async(self.signature)()
-            if signature != last:
-                last = signature
-                await self.send(text_data=await database_sync_to_async(self.render)())
-            if finished:
-                await self.close(code=FINISHED_CLOSE_CODE)
-                return
-            await asyncio.sleep(POLL_SECONDS)
+    async def receive_json(self, content, **kwargs):
+        """Pages only listen; anything they send is ignored."""
 
-    def signature(self):
-        run = WorkflowRun.objects.filter(pk=self.run_id).values("status", "finished_at").first()
-        steps = StepRun.objects.filter(run_id=self.run_id).aggregate(
-            n=Count("id"), last=Max("sequence"), done=Count("finished_at"), attempts=Max("attempts")
-        )
-        finished = run is None or run["status"] in WorkflowRun.FINISHED
-        return (run, steps), finished
+    async def live_batch(self, message):
+        for event in message["events"]:
+            outgoing = self.message_for(event)
+            if outgoing is not None:
+                await self.send_json(outgoing)
 
-    def render(self) -> str:
-        run = WorkflowRun.objects.select_related("workflow", "version", "started_by").get(
-            pk=self.run_id
+    def message_for(self, event: dict) -> dict | None:
+        kind = event.get("type")
+        if kind == "step":
+            return {
+                "type": "step",
+                "run": event["run"],
+                "step_id": event["step_id"],
+                "scope": event["scope"],
+                "status": event["status"],
+                "html": step_html(event["id"], event),
+                "at": event.get("at"),
+            }
+        if kind == "run":
+            return {
+                "type": "run",
+                "run": event["run"],
+                "status": event["status"],
+                "badge": str(status_badge(event["status"])),
+                "waiting_for": event.get("waiting_for") or "",
+                "finished": event["status"] in WorkflowRun.FINISHED,
+                "at": event.get("at"),
+            }
+        if kind in ("form.created", "form.closed"):
+            if not self.may_fill(event):
+                return None
+            return {"type": kind, "form": event["form"], "title": event.get("title", "")}
+        if kind == "notification":
+            return {k: event.get(k) for k in ("type", "notification", "title", "link", "at")}
+        return None
+
+    def may_fill(self, event: dict) -> bool:
+        """The audience of a form (SPEC section 2: assigned to them, their role, or anyone)."""
+        assignee = event.get("assignee_id")
+        if assignee is not None:
+            return assignee == self.user_id
+        if event.get("assignee_role") == "admin":
+            return self.can_manage
+        return True
+
+
+@database_sync_to_async
+def run_in_workspace(run_id, workspace_id) -> bool:
+    return WorkflowRun.objects.filter(pk=run_id, workspace_id=workspace_id).exists()
+
+
+def step_html(event_id: str, event: dict) -> str:
+    """The step list's row for this step run, rendered once per event and process however
+    many sockets show it."""
+    cached = _render_cache.get(event_id)
+    if cached is None:
+        step = SimpleNamespace(
+            **{
+                **event,
+                "started_at": parse_datetime(event["started_at"] or "") or None,
+                "finished_at": parse_datetime(event["finished_at"] or "") or None,
+            }
         )
-        return render_to_string(
-            "workflows/_run_steps.html",
-            {
-                "run": run,
-                "steps": StepRun.objects.filter(run=run).order_by("sequence"),
-                "can_manage": self.membership.can_manage,
-                "emails": run.emails.all()[:50],
-                # The page's forms (cancel, retry) need a CSRF token; the cookie's secret is one.
-                "csrf_token": self.scope.get("cookies", {}).get("csrftoken", ""),
-            },
-        )
+        cached = render_to_string("workflows/_run_step.html", {"step": step})
+        _render_cache[event_id] = cached
+        if len(_render_cache) > 512:
+            _render_cache.pop(next(iter(_render_cache)))
+    return cached
+
+
+_render_cache: dict[str, str] = {}

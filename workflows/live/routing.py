@@ -1,7 +1,9 @@
 from django.urls import path
 
-from .consumers import RunConsumer
+from .consumers import LiveConsumer
 
 websocket_urlpatterns = [
-    path("ws/runs/<uuid:run_id>/", RunConsumer.as_asgi()),
+    path("ws/live/", LiveConsumer.as_asgi()),
+    # The run view's address of the first wave: the same consumer, with the run given.
+    path("ws/runs/<str:run_id>/", LiveConsumer.as_asgi()),
 ]

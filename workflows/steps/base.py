@@ -1,6 +1,6 @@
 """The interface every step handler implements, and the values it passes around."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -20,10 +20,17 @@ class LimitExceeded(StepError):
 @dataclass
 class Park(Exception):
     """Raised by a handler to pause the run: `waiting` until `resume_at`, or until resumed
-    by someone (a form submission) when `resume_at` is None."""
+    by someone (a form submission) when `resume_at` is None.
+
+    `waiting_for` is the run's text while it waits; `ready`, when given, is asked inside the
+    parking transaction whether the awaited thing already happened (a form submitted while
+    the step was still running): then the run is queued again instead of waiting forever.
+    """
 
     resume_at: datetime | None = None
     output: dict | None = None
+    waiting_for: str = ""
+    ready: Callable[[], bool] | None = None
 
 
 @dataclass
