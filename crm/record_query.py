@@ -49,6 +49,9 @@ def filter_records(obj: RecordObject, queryset: QuerySet, params: Mapping[str, s
     errors: dict[str, list[str]] = {}
     allowed = filterable_fields(obj)
     for name, raw in params.items():
+        if "\x00" in str(raw):  # PostgreSQL cannot compare text with NUL in it
+            errors[name] = ["Values cannot contain NUL characters."]
+            continue
         if name in RESERVED_PARAMS:
             continue
         if name not in allowed:
@@ -59,7 +62,7 @@ def filter_records(obj: RecordObject, queryset: QuerySet, params: Mapping[str, s
         except FilterError as error:
             errors.update(error.errors)
     term = (params.get("search") or "").strip()
-    if term:
+    if term and "\x00" not in term:
         queryset = queryset.filter(search_q(obj, term))
     ordering = [part.strip() for part in (params.get("ordering") or "").split(",") if part.strip()]
     bad_order = [part for part in ordering if part.lstrip("-") not in allowed]
