@@ -50,25 +50,25 @@ class Graph:
 
     @property
     def entry(self) -> list[str]:
-        return _ids(self.trigger.get("next"))
+        return target_ids(self.trigger.get("next"))
 
     def successors(self, step_id: str) -> list[str]:
         """Main-edge successors in a stable order: next first, then branch targets."""
         step = self.steps[step_id]
         settings = step.get("settings") or {}
-        targets = list(_ids(step.get("next")))
+        targets = list(target_ids(step.get("next")))
         if step.get("type") == "if_else":
             for branch in settings.get("branches") or []:
                 if isinstance(branch, dict):
-                    targets += _ids(branch.get("next"))
-            targets += _ids(settings.get("else_next"))
+                    targets += target_ids(branch.get("next"))
+            targets += target_ids(settings.get("else_next"))
         return list(dict.fromkeys(targets))
 
     def loop_body_entry(self, step_id: str) -> list[str]:
         step = self.steps[step_id]
         if step.get("type") != "iterator":
             return []
-        return _ids((step.get("settings") or {}).get("loop"))
+        return target_ids((step.get("settings") or {}).get("loop"))
 
     @cached_property
     def bodies(self) -> dict[str, set[str]]:
@@ -137,7 +137,8 @@ class Graph:
         return result
 
 
-def _ids(value) -> list[str]:
+def target_ids(value) -> list[str]:
+    """The step ids in a `next`-like value, ignoring anything that is not an id."""
     if isinstance(value, str):
         return [value]
     if isinstance(value, list):

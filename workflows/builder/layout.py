@@ -19,7 +19,7 @@ another whatever the graph.
 
 from dataclasses import dataclass, field
 
-from ..graph import Graph
+from ..graph import Graph, target_ids
 
 CARD_W = 240
 CARD_H = 64
@@ -193,17 +193,17 @@ class _Builder:
     def lanes_of(self, step_id: str) -> list[tuple[str, str, list[str]]]:
         """(label, branch key, targets) of each way out of a step, in drawing order."""
         if step_id == TRIGGER:
-            return [("", "", _ids(self.graph.trigger.get("next")))]
+            return [("", "", target_ids(self.graph.trigger.get("next")))]
         step = self.graph.steps[step_id]
         if step.get("type") != "if_else":
-            return [("", "", _ids(step.get("next")))]
+            return [("", "", target_ids(step.get("next")))]
         settings = step.get("settings") if isinstance(step.get("settings"), dict) else {}
         lanes = []
         for index, branch in enumerate(settings.get("branches") or []):
             if isinstance(branch, dict):
                 name = str(branch.get("name") or f"Branch {index + 1}")
-                lanes.append((name, str(index), _ids(branch.get("next"))))
-        lanes.append(("else", "else", _ids(settings.get("else_next"))))
+                lanes.append((name, str(index), target_ids(branch.get("next"))))
+        lanes.append(("else", "else", target_ids(settings.get("else_next"))))
         return lanes
 
     def successors(self, step_id: str) -> list[str]:
@@ -337,7 +337,7 @@ class _Builder:
 
     def iterator_block(self, step_id: str) -> Block:
         settings = self.graph.steps[step_id].get("settings")
-        loop = _ids(settings.get("loop")) if isinstance(settings, dict) else []
+        loop = target_ids(settings.get("loop")) if isinstance(settings, dict) else []
         body = self.chain(loop, EXIT, step_id)
         inner = max(CARD_W, body.w)
         w = inner + 2 * FRAME_SIDE
@@ -470,14 +470,6 @@ class _Builder:
 def _moved(plus: Plus, x: float, y: float) -> Plus:
     plus.x, plus.y = x, y
     return plus
-
-
-def _ids(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [item for item in value if isinstance(item, str)]
-    return []
 
 
 def _rounded(points: list[tuple[float, float]], radius: float = 8) -> str:
