@@ -60,6 +60,13 @@ def error_response(error: services.WorkflowError):
     return problems_response(str(error), problems)
 
 
+def json_object(request) -> dict:
+    """The request's JSON body, which must be an object (an empty body is `{}`)."""
+    if not isinstance(request.data, dict):
+        raise ValidationError({"detail": "Send a JSON object."})
+    return request.data
+
+
 def request_user(request):
     return request.user if getattr(request.user, "pk", None) else None
 
@@ -115,12 +122,12 @@ def _workflow_docs(summary: str, description: str = "", **kwargs):
     update=_workflow_docs(
         "Rename a workflow",
         request=WorkflowUpdateSerializer,
-        responses={200: WorkflowSerializer, **CHANGE},
+        responses={200: WorkflowSerializer, **CHANGE, **error_responses(415)},
     ),
     partial_update=_workflow_docs(
         "Change a workflow's name or description",
         request=WorkflowUpdateSerializer,
-        responses={200: WorkflowSerializer, **CHANGE},
+        responses={200: WorkflowSerializer, **CHANGE, **error_responses(415)},
     ),
     destroy=_workflow_docs(
         "Delete a workflow",
@@ -171,13 +178,13 @@ def _workflow_docs(summary: str, description: str = "", **kwargs):
         "For a manual trigger: `record_id`, `record_ids` or `payload`. The runs are stored "
         "and queued; poll them at `runs/{id}/`. Members may run workflows.",
         request=ManualRunSerializer,
-        responses={202: RunIdsSerializer, **error_responses(400, 401, 404, 415)},
+        responses={202: RunIdsSerializer, **error_responses(400, 401, 404, 409, 415)},
     ),
     test=_workflow_docs(
         "Test the draft",
         "Runs the draft with a sample payload, as a run marked `test`.",
         request=TestRunSerializer,
-        responses={202: RunIdSerializer, **CHANGE},
+        responses={202: RunIdSerializer, **CHANGE, **error_responses(409, 415)},
     ),
     rotate_secret=_workflow_docs(
         "Rotate the webhook secret",
@@ -218,7 +225,7 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         return workflows
 
     def create(self, request, *args, **kwargs):
-        data = request.data if isinstance(request.data, dict) else {}
+        data = json_object(request)
         graph = data.get("graph")
         if graph is not None:
             try:
@@ -244,7 +251,7 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
 
     def update(self, request, *args, **kwargs):
         workflow = self.get_object()
-        data = request.data if isinstance(request.data, dict) else {}
+        data = json_object(request)
         unknown = set(data) - {"name", "description"}
         if unknown:
             raise ValidationError({k: "This field cannot be changed here." for k in unknown})
@@ -349,9 +356,7 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
         workflow = self.get_object()
-        data = request.data if isinstance(request.data, dict) else None
-        if data is None:
-            raise ValidationError({"detail": "Send a JSON object."})
+        data = json_object(request)
         unknown = set(data) - {"record_id", "record_ids", "payload"}
         if unknown:
             raise ValidationError({key: ["Unknown field."] for key in sorted(unknown)})
@@ -370,7 +375,7 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         except services.WorkflowError as error:
             return error_response(error)
         except runtime.ChainTooDeep as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(error)) from error
         return Response({"run_ids": [str(r.pk) for r in runs]}, status=202)
 
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -381,15 +386,14 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
 
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
-        data = request.data if isinstance(request.data, dict) else {}
+        workflow = self.get_object()
+        data = json_object(request)
         try:
-            run = services.start_test_run(
-                self.get_object(), data.get("payload"), request_user(request)
-            )
+            run = services.start_test_run(workflow, data.get("payload"), request_user(request))
         except services.WorkflowError as error:
             return error_response(error)
         except runtime.ChainTooDeep as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(error)) from error
         return Response({"run_id": str(run.pk)}, status=202)
 
 
@@ -520,7 +524,7 @@ class FormViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         user = request_user(request)
         if user and form.assignee_id and form.assignee_id != user.pk:
             raise NotFound("This form is assigned to someone else.")
-        data = request.data if isinstance(request.data, dict) else {}
+        data = json_object(request)
         try:
             form = forms.submit_form(form, data.get("values"), user)
         except forms.FormAlreadySubmitted as error:
