@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -82,6 +83,15 @@ class UUIDLookup:
 
 
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='The `ETag` of the draft this graph was edited from, e.g. `"7"`.',
+)
+DRAFT_ETAG = OpenApiParameter(
+    "ETag", str, OpenApiParameter.HEADER, response=[200], description="The draft's revision."
+)
 NO_BODY = {"request": None}
 VERSION_LIST = inline_serializer(
     "PaginatedVersionList",
@@ -95,9 +105,13 @@ READ = error_responses(401, 404)
 CHANGE = error_responses(400, 401, 403, 404)
 
 
-def _workflow_docs(summary: str, description: str = "", **kwargs):
+def _workflow_docs(summary: str, description: str = "", parameters=(), **kwargs):
     return extend_schema(
-        tags=["workflows"], summary=summary, description=description, parameters=[ID], **kwargs
+        tags=["workflows"],
+        summary=summary,
+        description=description,
+        parameters=[ID, *parameters],
+        **kwargs,
     )
 
 
@@ -303,9 +317,16 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         "Replace the draft graph",
         "Stores the graph (SPEC section 4) as the draft, creating it if needed. Only its "
         "shape is checked (unknown top-level keys are refused); `validate/` lists what "
-        "publishing would refuse.",
+        "publishing would refuse. Send `If-Match` with the `ETag` of your copy to be refused "
+        "(409) instead of overwriting a change made since.",
         request=GraphSerializer,
-        responses={200: GraphSerializer, **error_responses(400, 401, 403, 404, 413, 415)},
+        parameters=[IF_MATCH, DRAFT_ETAG],
+        responses={
+            200: OpenApiResponse(GraphSerializer, description="The stored draft."),
+            **error_responses(
+                400, 401, 403, 404, 409, 413, 415, on_409="`If-Match` names an older revision."
+            ),
+        },
         methods=["PUT"],
     )(draft)
     draft = _workflow_docs(

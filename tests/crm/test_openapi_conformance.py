@@ -95,13 +95,15 @@ class Conformance:
         """Sends one request; validates it and its response; returns the response."""
         url = "/api/v1" + template.format(**(path or {}))
         full = url + ("?" + urlencode(query) if query else "")
+        extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in self.headers.items()}
+        extra.pop("HTTP_AUTHORIZATION", None)  # the client's credentials send it
         if files is not None:
-            response = getattr(self.client, method)(full, files, format="multipart")
+            response = getattr(self.client, method)(full, files, format="multipart", **extra)
             data, content_type = b"", "multipart/form-data"  # its response is still checked
         else:
             data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
             response = getattr(self.client, method)(
-                full, data or None, content_type=content_type if data else None
+                full, data or None, content_type=content_type if data else None, **extra
             )
         self.seen.add((method, "/api/v1" + template))
         request = MockRequest(
@@ -269,7 +271,12 @@ def exercise_workflows(check, workspace, person):
         expect=400,
         valid_request=False,
     )
-    check.call("put", wf + "draft/", path=ids, body=MAKE_TASK, expect=200)
+    saved = check.call("put", wf + "draft/", path=ids, body=MAKE_TASK, expect=200)
+    check.headers["If-Match"] = saved["ETag"]
+    moved = {**MAKE_TASK, "layout": {"make": {"x": 10, "y": 20}}}
+    check.call("put", wf + "draft/", path=ids, body=moved, expect=200)
+    check.call("put", wf + "draft/", path=ids, body=MAKE_TASK, expect=409)  # a stale copy
+    del check.headers["If-Match"]
     check.call("post", wf + "activate/", path=ids, expect=400)  # never published
     check.call("post", wf + "validate/", path=ids, expect=200)
     version = check.call("post", wf + "publish/", path=ids, expect=200).json()
