@@ -443,3 +443,48 @@ def test_an_unknown_api_path_answers_the_json_error(openapi, check):
     assert response.status_code == 404
     body = response.json()
     assert body["errors"] == [] and "No API endpoint" in body["detail"]
+
+
+# --- The document itself ---------------------------------------------------------------------
+
+
+def test_request_bodies_are_json_except_the_csv_import(document):
+    for method, path in operations_of(document):
+        content = document["paths"][path][method].get("requestBody", {}).get("content", {})
+        expected = ["multipart/form-data", "text/csv"] if path.endswith("/import/") else []
+        assert sorted(content) in ([], ["application/json"], expected), (method, path)
+
+
+def test_every_operation_has_a_summary_a_listed_tag_and_typed_path_ids(document):
+    listed = {tag["name"] for tag in document["tags"]}
+    for method, path in operations_of(document):
+        operation = document["paths"][path][method]
+        assert operation.get("summary"), (method, path)
+        assert operation["tags"] and set(operation["tags"]) <= listed, (method, path)
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path" and parameter["name"] == "id":
+                secret = path.startswith("/api/v1/secrets/")  # an id or a name
+                assert parameter["schema"] == (
+                    {"type": "string"} if secret else {"type": "string", "format": "uuid"}
+                ), (method, path)
+            if parameter["in"] == "path" and parameter["name"] == "number":
+                assert parameter["schema"]["type"] == "integer"
+
+
+def test_every_error_response_is_the_error_component(document):
+    for method, path in operations_of(document):
+        for code, response in document["paths"][path][method]["responses"].items():
+            if code.startswith("4"):
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, code)
+                assert response["description"], (method, path, code)
+
+
+def test_every_component_is_described_and_the_server_is_named(document):
+    for name, component in document["components"]["schemas"].items():
+        if component.get("type") == "object":
+            assert component.get("description"), name
+    for name in ("Graph", "Version", "ValidationResult", "RunIds", "Form", "FormSubmission"):
+        assert name in document["components"]["schemas"]
+    assert {"SecretWriteRequest", "Secret"} <= set(document["components"]["schemas"])
+    assert document["servers"] == [{"url": "http://testserver", "description": "This server"}]
