@@ -231,6 +231,24 @@ def nav_class(context, prefix: str) -> str:
     return "nav-link active" if active else "nav-link"
 
 
+TIMELINE_ICONS = {
+    "created": "plus",
+    "updated": "pencil",
+    "archived": "archive",
+    "restored": "rotate-ccw",
+    "note": "file-text",
+    "task": "check-square",
+    "meeting": "calendar",
+    "run": "workflow",
+    "email": "mail",
+}
+
+
+@register.simple_tag
+def timeline_icon(kind: str) -> SafeString:
+    return icon(TIMELINE_ICONS.get(kind, "activity"), 14)
+
+
 OBJECT_ICONS = {
     "company": "building",
     "person": "users",
