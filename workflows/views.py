@@ -16,6 +16,7 @@ from crm.ids import parse_uuid
 from crm.views import member_required
 
 from . import forms, selectors, services
+from .gallery import views as gallery_views
 from .models import Workflow, WorkflowRun, WorkflowVersion
 from .validation import validate
 
@@ -71,17 +72,11 @@ def workflow_list(request):
 
 
 @manager_required
-@require_POST
 def workflow_create(request):
-    try:
-        workflow = services.create_workflow(
-            request.workspace, request.POST.get("name", ""), user=request.user
-        )
-    except services.WorkflowError as error:
-        messages.error(request, str(error))
-        return redirect("workflow-list")
-    messages.success(request, f"Created “{workflow.name}”. Add a trigger and steps to its draft.")
-    return redirect("workflow-detail", pk=workflow.pk)
+    """GET: the "New workflow" page (a name, or the template gallery); POST creates it."""
+    if request.method == "POST":
+        return gallery_views.create_from_form(request)
+    return gallery_views.gallery_page(request)
 
 
 @member_required
