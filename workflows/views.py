@@ -16,6 +16,8 @@ from crm.ids import parse_uuid
 from crm.views import member_required
 
 from . import forms, selectors, services
+from .builder import edits
+from .builder.canvas import canvas_context
 from .gallery import views as gallery_views
 from .models import Workflow, WorkflowRun, WorkflowVersion
 from .validation import validate
@@ -117,7 +119,7 @@ def workflow_save_draft(request, pk):
     problems, error = [], ""
     try:
         graph = json.loads(text)
-        services.save_draft(workflow, graph)
+        edits.replace_graph(workflow, graph, user=request.user)
         problems = validate(graph)
     except json.JSONDecodeError as exc:
         error = f"This is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
@@ -273,9 +275,11 @@ def run_list(request):
 @member_required
 def run_detail(request, pk):
     run = _run(request, pk)
+    steps = list(selectors.run_steps(run))
     context = {
         "run": run,
-        "steps": selectors.run_steps(run),
+        "steps": steps,
+        "canvas": None if request.htmx else canvas_context(run.version.graph, step_runs=steps),
         "can_manage": request.membership.can_manage,
         "emails": run.emails.all()[:50],
     }

@@ -33,8 +33,12 @@ def create_from_form(request):
                 request.workspace, slug, name=request.POST.get("name"), user=request.user
             )
         else:
+            # A blank workflow: its builder shows the trigger card "Choose a trigger" (SPEC 8.1).
             workflow = services.create_workflow(
-                request.workspace, request.POST.get("name", ""), user=request.user
+                request.workspace,
+                request.POST.get("name", ""),
+                user=request.user,
+                graph={"trigger": {}, "steps": [], "layout": {}},
             )
     except services.WorkflowError as error:
         messages.error(request, str(error))
