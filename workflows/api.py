@@ -107,8 +107,8 @@ def _workflow_docs(summary: str, description: str = "", **kwargs):
     create=extend_schema(
         tags=["workflows"],
         summary="Create a workflow",
-        description="New workflows are inactive, with a draft: the given `graph`, or an empty "
-        "one with a manual trigger.",
+        description="New workflows are inactive, with a draft: the given `graph`, a copy of "
+        "the `template`'s graph, or an empty one with a manual trigger.",
         request=WorkflowCreateSerializer,
         responses={201: WorkflowSerializer, **error_responses(400, 401, 403, 415)},
     ),
@@ -226,13 +226,24 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
                 check_graph(graph)
             except ValidationError as error:
                 raise ValidationError({"graph": error.detail}) from error
+        template = data.get("template")
+        if template is not None and graph is not None:
+            raise ValidationError({"template": "Give either `graph` or `template`, not both."})
         try:
-            workflow = services.create_workflow(
-                request_workspace(request),
-                data.get("name"),
-                user=request_user(request),
-                graph=graph,
-            )
+            if template is not None:
+                workflow = services.create_workflow_from_template(
+                    request_workspace(request),
+                    template,
+                    name=data.get("name") if isinstance(data.get("name"), str) else None,
+                    user=request_user(request),
+                )
+            else:
+                workflow = services.create_workflow(
+                    request_workspace(request),
+                    data.get("name"),
+                    user=request_user(request),
+                    graph=graph,
+                )
         except services.WorkflowError as error:
             return error_response(error)
         if data.get("description"):

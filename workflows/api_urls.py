@@ -1,6 +1,7 @@
 from rest_framework.routers import DefaultRouter
 
 from .api import FormViewSet, RunViewSet, WorkflowViewSet
+from .gallery.api import TemplateViewSet
 from .secrets.api import SecretViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -9,5 +10,6 @@ router.register("workflows", WorkflowViewSet, basename="workflow")
 router.register("runs", RunViewSet, basename="run")
 router.register("forms", FormViewSet, basename="form")
 router.register("secrets", SecretViewSet, basename="secret")
+router.register("templates", TemplateViewSet, basename="template")
 
 urlpatterns = router.urls

@@ -63,6 +63,24 @@ def create_workflow(workspace, name: str, user=None, graph: dict | None = None) 
     return workflow
 
 
+def create_workflow_from_template(
+    workspace, slug: str, name: str | None = None, user=None
+) -> Workflow:
+    """A new inactive workflow whose draft is a copy of the gallery template `slug` (SPEC
+    section 9), named after the template unless `name` is given."""
+    from .gallery import get_template
+
+    template = get_template(slug) if isinstance(slug, str) else None
+    if template is None:
+        raise WorkflowError(f"Unknown template {slug!r}; GET /api/v1/templates/ lists them.")
+    workflow = create_workflow(
+        workspace, (name or "").strip() or template.name, user=user, graph=template.copy_graph()
+    )
+    workflow.description = template.description
+    workflow.save(update_fields=["description"])
+    return workflow
+
+
 def rename_workflow(workflow: Workflow, name: str) -> Workflow:
     name = (name or "").strip()
     if not name:

@@ -18,6 +18,7 @@ from crm.views import member_required
 from . import forms, selectors, services
 from .builder import edits
 from .builder.canvas import canvas_context
+from .gallery import views as gallery_views
 from .models import Workflow, WorkflowRun, WorkflowVersion
 from .validation import validate
 
@@ -73,21 +74,11 @@ def workflow_list(request):
 
 
 @manager_required
-@require_POST
 def workflow_create(request):
-    try:
-        # A blank workflow: its builder shows the trigger card "Choose a trigger" (SPEC 8.1).
-        workflow = services.create_workflow(
-            request.workspace,
-            request.POST.get("name", ""),
-            user=request.user,
-            graph={"trigger": {}, "steps": [], "layout": {}},
-        )
-    except services.WorkflowError as error:
-        messages.error(request, str(error))
-        return redirect("workflow-list")
-    messages.success(request, f"Created “{workflow.name}”. Choose its trigger, then add steps.")
-    return redirect("workflow-detail", pk=workflow.pk)
+    """GET: the "New workflow" page (a name, or the template gallery); POST creates it."""
+    if request.method == "POST":
+        return gallery_views.create_from_form(request)
+    return gallery_views.gallery_page(request)
 
 
 @member_required
