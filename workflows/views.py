@@ -288,7 +288,7 @@ def run_detail(request, pk):
     context = {
         "run": run,
         "steps": steps,
-        "canvas": None if request.htmx else canvas_context(run.version.graph, step_runs=steps),
+        "canvas": canvas_context(run.version.graph, step_runs=steps),
         "can_manage": request.membership.can_manage,
         "emails": run.emails.all()[:50],
     }

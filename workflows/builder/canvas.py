@@ -7,7 +7,7 @@ from ..triggers.kinds import get_kind
 from ..validation import Problem
 from .layout import CARD_H, CARD_W, TRIGGER, layout
 
-GROUP_ICONS = {"Records": "▤", "Flow": "⑂", "Outside": "⇄", "People": "☺"}
+GROUP_ICONS = {"Records": "▤", "Flow": "◇", "Outside": "⇄", "People": "☺"}
 # The worst status wins when a step ran several times (inside an iterator).
 STATUS_RANK = ["not_run", "skipped", "succeeded", "running", "waiting", "failed"]
 
