@@ -13,6 +13,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 from tests.conftest import make_user, make_workspace  # noqa: E402
 from workflows import services  # noqa: E402
+from workflows.builder import edits  # noqa: E402
 from workflows.graph import Graph  # noqa: E402
 from workflows.models import Workflow  # noqa: E402
 
@@ -119,6 +120,20 @@ def test_build_a_workflow_by_clicks_delete_a_step_and_undo(browser, live_server)
     page.get_by_role("button", name="Create record 2", exact=True).click()
     page.keyboard.press("Control+d")
     expect(page.get_by_role("button", name="Create record 3", exact=True)).to_be_visible()
+    # Drag a card onto a "+" to move it: the email goes first, out of the loop.
+    page.get_by_role("button", name="Zoom to fit").click()
+    page.wait_for_timeout(100)
+    page.drag_and_drop(
+        '.canvas-card[aria-label="Send email"]', '.canvas-plus[aria-label="Add step after Trigger"]'
+    )
+    expect(page.get_by_role("button", name="Add step inside Iterator", exact=True)).to_be_visible()
+    # The email now follows the trigger: the "+" after it leads to Create record 2.
+    expect(page.locator('.canvas-card[data-step-id="send_email"]')).to_have_count(1)
+    page.wait_for_function(
+        "parseFloat(document.querySelector('[data-step-id=send_email]').style.top) < "
+        "parseFloat(document.querySelector('[data-step-id=find_records]').style.top)"
+    )
+    assert workflow.draft.graph["trigger"]["next"] == ["send_email"]
     page.get_by_role("button", name="Zoom to fit").click()
     assert Graph.parse(workflow.draft.graph).steps
     assert services.validate_draft(workflow)  # still problems: publish is refused
@@ -158,6 +173,14 @@ def test_screenshots_of_a_branching_workflow_and_its_run(browser, live_server): 
         page.get_by_role("button", name="Add step inside Each interest", exact=True)
     ).to_be_visible()
     shot(page, "builder.png", docs=True)
+
+    services.publish(workflow)
+    edits.delete_step(workflow, "notify")
+    edits.update_step(workflow, "task", name="Follow-up call")
+    services.publish(workflow)
+    page.goto(f"{live_server.url}/workflows/{workflow.pk}/?tab=versions")
+    expect(page.get_by_text("Removed Tell sales.")).to_be_visible()
+    shot(page, "versions.png", docs=True)
 
     run = run_workflow(
         workspace, SHOWCASE, {"body": {"email": "jo@example.com", "interests": ["crm", "api"]}}
