@@ -83,6 +83,13 @@
       event.detail.parameters.revision = revision();
     }
   });
+  // The settings panel saved (HX-Trigger "builder:changed"): take its revision at once, so the
+  // next edit is not refused as stale, and redraw the canvas (names, problems).
+  document.addEventListener("builder:changed", (event) => {
+    const box = content();
+    if (box && event.detail && event.detail.revision) box.dataset.revision = event.detail.revision;
+    window.htmx.ajax("GET", base + "canvas/", { source: stage, target: "#canvas-stage", swap: "innerHTML" });
+  });
   document.addEventListener("htmx:responseError", (event) => {
     if (!root.contains(event.detail.elt)) return;
     const xhr = event.detail.xhr;
