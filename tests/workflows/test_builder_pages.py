@@ -232,3 +232,16 @@ def test_the_run_view_draws_the_canvas_with_statuses_and_the_branch_taken(browse
     assert re.search(r'data-step-id="touch"[^>]*data-status="succeeded"', html)
     assert re.search(r'data-step-id="each"[^>]*data-status="not_run"', html)
     assert "edge-taken" in html and "edge-untaken" in html
+
+
+def test_the_test_dialog_is_prefilled_for_the_trigger(browser, workspace):
+    raw = graph(
+        step("touch", "filter", {"when": {"all": []}}),
+        trigger={
+            "type": "webhook",
+            "settings": {"expected_body": {"email": "text", "age": "number"}},
+        },
+    )
+    workflow = services.create_workflow(workspace, "W", graph=raw)
+    html = browser.get(f"/workflows/{workflow.pk}/").content.decode()
+    assert "&quot;email&quot;: &quot;&quot;" in html and "&quot;age&quot;: 1" in html
