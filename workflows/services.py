@@ -10,7 +10,15 @@ from crm.objects import OBJECTS, serialize
 
 from . import queue
 from .graph import empty_graph
-from .models import FormRequest, RunStatus, StepRun, Workflow, WorkflowRun, WorkflowVersion
+from .models import (
+    DraftSnapshot,
+    FormRequest,
+    RunStatus,
+    StepRun,
+    Workflow,
+    WorkflowRun,
+    WorkflowVersion,
+)
 from .signals import workflow_triggers_changed
 from .validation import Problem, validate
 
@@ -109,8 +117,15 @@ def save_draft(workflow: Workflow, graph: dict) -> WorkflowVersion:
     return draft
 
 
+def _end_draft_history(workflow: Workflow) -> None:
+    """Undo/redo belong to one draft (workflows.builder.edits): publishing or discarding it
+    ends them, so a later draft never undoes into an earlier one."""
+    DraftSnapshot.objects.filter(workflow=workflow).delete()
+
+
 def discard_draft(workflow: Workflow) -> None:
     versions_of(workflow).filter(status=WorkflowVersion.Status.DRAFT).delete()
+    _end_draft_history(workflow)
 
 
 def validate_draft(workflow: Workflow) -> list[Problem]:
@@ -142,6 +157,7 @@ def publish(workflow: Workflow, user=None) -> WorkflowVersion:
     draft.save()
     workflow.status = Workflow.Status.ACTIVE
     workflow.save(update_fields=["status", "updated_at"])
+    _end_draft_history(workflow)
     _changed(workflow)
     return draft
 

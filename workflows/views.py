@@ -19,7 +19,7 @@ from . import forms, selectors, services
 from .builder import edits
 from .builder.canvas import canvas_context
 from .gallery import views as gallery_views
-from .models import Workflow, WorkflowRun, WorkflowVersion
+from .models import Workflow, WorkflowRun
 from .validation import validate
 
 PAGE_SIZE = 25
@@ -79,36 +79,6 @@ def workflow_create(request):
     if request.method == "POST":
         return gallery_views.create_from_form(request)
     return gallery_views.gallery_page(request)
-
-
-@member_required
-def workflow_detail(request, pk):
-    workflow = _workflow(request, pk)
-    tab = request.GET.get("tab", "draft")
-    draft = workflow.draft
-    versions = (
-        WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False)
-        .select_related("published_by")
-        .order_by("-number")
-    )
-    latest = versions.first()
-    active = workflow.active_version
-    shown = draft or active or latest
-    context = {
-        "workflow": workflow,
-        "tab": tab,
-        "draft": draft,
-        "active": active,
-        "latest": latest,
-        "graph": shown.graph if shown else None,
-        "graph_json": json.dumps(draft.graph, indent=2) if draft else "",
-        "problems": validate(draft.graph) if draft else [],
-        "versions": versions,
-        "runs": selectors.runs_in(request.workspace, workflow=workflow)[:50],
-        "can_manage": request.membership.can_manage,
-        "webhook_url": request.build_absolute_uri(f"/webhooks/{workflow.webhook_token}/"),
-    }
-    return render(request, "workflows/detail.html", context)
 
 
 @manager_required
@@ -279,7 +249,7 @@ def run_detail(request, pk):
     context = {
         "run": run,
         "steps": steps,
-        "canvas": None if request.htmx else canvas_context(run.version.graph, step_runs=steps),
+        "canvas": canvas_context(run.version.graph, step_runs=steps),
         "can_manage": request.membership.can_manage,
         "emails": run.emails.all()[:50],
     }
