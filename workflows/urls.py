@@ -1,12 +1,14 @@
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from . import views, webhooks
+from .builder import panel_views
 from .secrets import views as secret_views
 
 urlpatterns = [
     path("workflows/", views.workflow_list, name="workflow-list"),
     path("workflows/new/", views.workflow_create, name="workflow-create"),
     path("workflows/<uuid:pk>/", views.workflow_detail, name="workflow-detail"),
+    path("workflows/<uuid:pk>/builder/", include(panel_views.urlpatterns)),
     path("workflows/<uuid:pk>/draft/", views.workflow_save_draft, name="workflow-save-draft"),
     path(
         "workflows/<uuid:pk>/draft/discard/",
