@@ -587,3 +587,42 @@ def test_the_picker_offers_the_last_test_runs_outputs(browser, api):
     entries = picker_entries(browser, workflow_id, "mail")
 
     assert "trigger.body.utm.source" in entries and "steps.find.extra.score" in entries
+
+
+# --- the webhook trigger ----------------------------------------------------------------------
+
+
+def test_the_webhook_panel_shows_the_url_with_a_copy_button(browser, api):
+    workflow_id = new_workflow(api, lead_graph())
+    token = Workflow.objects.get(pk=workflow_id).webhook_token
+
+    html = browser.get(panel_url(workflow_id, "trigger")).content.decode()
+
+    assert f"/webhooks/{token}/" in html
+    assert {"Copy", "Rotate secret"} <= set(parse_page(html).buttons)
+
+
+def test_an_admin_rotates_the_webhook_secret_from_the_panel(browser, api):
+    workflow_id = new_workflow(api, lead_graph())
+    old = Workflow.objects.get(pk=workflow_id).webhook_secret
+
+    response = browser.post(f"/workflows/{workflow_id}/builder/webhook/secret/")
+
+    new = Workflow.objects.get(pk=workflow_id).webhook_secret
+    assert response.status_code == 200 and new != old
+    assert new in response.content.decode()
+
+
+def test_a_member_cannot_rotate_the_webhook_secret(api, workspace):
+    workflow_id = new_workflow(api, lead_graph())
+    old = Workflow.objects.get(pk=workflow_id).webhook_secret
+    member = make_user("member@example.com", workspace=workspace, role=Role.MEMBER)
+    client = Client()
+    client.force_login(member)
+
+    html = client.get(panel_url(workflow_id, "trigger")).content.decode()
+    response = client.post(f"/workflows/{workflow_id}/builder/webhook/secret/")
+
+    assert "Rotate secret" not in html
+    assert response.status_code in (302, 403)
+    assert Workflow.objects.get(pk=workflow_id).webhook_secret == old
