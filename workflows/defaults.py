@@ -348,8 +348,7 @@ QUALIFY_BY_FORM = _graph(
     ],
 )
 
-# A day before a meeting starts, each attendee gets an email.
-# TODO(live): add a `notify` step to the meeting's owner once the notify step is on main.
+# A day before a meeting starts, its owner is notified and each attendee gets an email.
 MEETING_REMINDER = _graph(
     "date_relative",
     {
@@ -357,8 +356,21 @@ MEETING_REMINDER = _graph(
         "field": "starts_at",
         "offset": {"amount": 1, "unit": "days", "direction": "before"},
     },
-    ["attendees"],
+    ["tell_owner"],
     [
+        _step(
+            "tell_owner",
+            "Notify the owner",
+            "notify",
+            {
+                # A meeting without an owner notifies nobody and the reminder goes on.
+                "to": "{{trigger.record.owner}}",
+                "title": "Tomorrow: {{trigger.record.title}}",
+                "message": "{{trigger.record.starts_at}} ({{trigger.record.location}})",
+                "link": "/meetings/{{trigger.record.id}}/",
+            },
+            ["attendees"],
+        ),
         _step(
             "attendees",
             "Find the attendees",

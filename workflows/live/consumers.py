@@ -110,7 +110,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 return None
             return {"type": kind, "form": event["form"], "title": event.get("title", "")}
         if kind == "notification":
-            return {k: event.get(k) for k in ("type", "notification", "title", "link", "at")}
+            keys = ("type", "id", "title", "message", "link", "read", "created_at", "unread", "at")
+            return {k: event.get(k) for k in keys}
+        if kind == "notification.read":
+            return {k: event.get(k) for k in ("type", "ids", "unread", "at")}
         return None
 
     def may_fill(self, event: dict) -> bool:
