@@ -108,7 +108,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if kind in ("form.created", "form.closed"):
             if not self.may_fill(event):
                 return None
-            return {"type": kind, "form": event["form"], "title": event.get("title", "")}
+            return {
+                "type": kind,
+                "form": event["form"],
+                "title": event.get("title", ""),
+                "at": event.get("at"),
+            }
         if kind == "notification":
             keys = ("type", "id", "title", "message", "link", "read", "created_at", "unread", "at")
             return {k: event.get(k) for k in keys}
