@@ -189,6 +189,30 @@
     inboxCount();
   };
 
+  // A record field's searchable picker: the records API's `search`, ids as the values.
+  let pickerTimer = null;
+  document.addEventListener("input", (event) => {
+    const input = event.target.closest && event.target.closest("[data-record-picker]");
+    if (!input) return;
+    clearTimeout(pickerTimer);
+    pickerTimer = setTimeout(() => {
+      const url = `${input.dataset.recordPicker}?page_size=10&search=${encodeURIComponent(input.value)}`;
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((body) => {
+          const list = document.getElementById(input.getAttribute("list"));
+          if (!body || !list) return;
+          list.replaceChildren(...body.results.map((record) => {
+            const option = document.createElement("option");
+            option.value = record.id;
+            option.label = record.name || record.title ||
+              [record.first_name, record.last_name].filter(Boolean).join(" ") || record.email || record.id;
+            return option;
+          }));
+        });
+    }, 200);
+  });
+
   // --- a run view --------------------------------------------------------------------------
   const runBox = document.querySelector("[data-run-socket]");
 
