@@ -294,7 +294,17 @@ def form_inbox(request):
     pending = forms.pending_forms_for(request.workspace, request.user).select_related(
         "run__workflow"
     )
-    return render(request, "workflows/forms.html", {"forms": pending})
+    cards = [{"form": form, "inputs": forms.inputs_for(form)} for form in pending]
+    return render(request, "workflows/forms.html", {"cards": cards})
+
+
+@member_required
+def form_card(request, pk):
+    """One pending form's card, fetched by the inbox when the form appears live."""
+    form = get_object_or_404(forms.pending_forms_for(request.workspace, request.user), pk=pk)
+    return render(
+        request, "workflows/_form_card.html", {"form": form, "inputs": forms.inputs_for(form)}
+    )
 
 
 @member_required
@@ -311,7 +321,11 @@ def form_submit(request, pk):
             return render(
                 request,
                 "workflows/_form_card.html",
-                {"form": form, "errors": error.errors, "values": values},
+                {
+                    "form": form,
+                    "errors": error.errors,
+                    "inputs": forms.inputs_for(form, values),
+                },
             )
         messages.error(request, "Please fix the highlighted fields.")
     else:
