@@ -6,6 +6,7 @@ in-memory channel layer. `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django_q",
     "channels",
     "django_htmx",
+    "axes",
     "crm",
     "workflows",
 ]
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "crm.workspaces.CurrentWorkspaceMiddleware",
     "workflows.runtime.WorkflowDepthMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -154,7 +158,8 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Auth -----------------------------------------------------------------------------------
-AUTHENTICATION_BACKENDS = ["crm.auth.EmailBackend"]
+# The throttle first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = ["crm.auth.LoginThrottleBackend", "crm.auth.EmailBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -165,6 +170,18 @@ AUTH_PASSWORD_VALIDATORS = (
         {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     ]
 )
+
+# Login throttling (django-axes, attempts stored in the database so every web process shares
+# them): 5 failures for one email from one address lock that pair out for 15 minutes; a
+# successful login resets the count. Admin and page logins alike.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "crm.auth.login_name"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures only: no row per successful login
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 # --- Security -------------------------------------------------------------------------------
 # With DEBUG off the defaults are those of an HTTPS deployment, so `check --deploy` is clean.
