@@ -38,7 +38,7 @@ class WorkspaceFixedAdmin(admin.ModelAdmin):
 
 class VersionInline(admin.TabularInline):
     model = WorkflowVersion
-    fields = ["number", "status", "trigger_type", "published_by", "published_at"]
+    fields = ["number", "status", "trigger_type", "publisher", "published_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -87,7 +87,7 @@ class WorkflowAdmin(WorkspaceFixedAdmin):
 
 @admin.register(WorkflowVersion)
 class WorkflowVersionAdmin(ReadOnlyAdmin):
-    list_display = ["workflow", "number", "status", "trigger_type", "published_by", "published_at"]
+    list_display = ["workflow", "number", "status", "trigger_type", "publisher", "published_at"]
     list_filter = ["status", "trigger_type"]
     search_fields = ["workflow__name"]
 
