@@ -153,6 +153,8 @@ def publish(workflow: Workflow, user=None) -> WorkflowVersion:
     draft.number = last + 1
     draft.status = WorkflowVersion.Status.ACTIVE
     draft.published_by = user if getattr(user, "pk", None) else None
+    api_key = getattr(user, "api_key", None)  # crm.auth.ApiKeyUser: a request made with a key
+    draft.published_by_key = api_key.name if api_key is not None else ""
     draft.published_at = timezone.now()
     draft.save()
     workflow.status = Workflow.Status.ACTIVE
