@@ -5,8 +5,9 @@ URL names are `<object>-list`, `<object>-detail`, `<object>-new`, `<object>-edit
 """
 
 from django.urls import path
+from django.views.generic import RedirectView
 
-from . import views
+from . import settings_views, views
 from .objects import OBJECTS
 from .serializers import LINKS
 
@@ -55,6 +56,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
     path("tasks/<uuid:pk>/toggle/", views.toggle_task, name="task-toggle"),
+    path("settings/", RedirectView.as_view(pattern_name="settings-workspace"), name="settings"),
+    path("settings/general/", settings_views.workspace_settings, name="settings-workspace"),
+    path("settings/members/", settings_views.members_settings, name="settings-members"),
+    path("settings/api-keys/", settings_views.api_keys_settings, name="settings-api-keys"),
 ]
 for obj in OBJECTS.values():
     urlpatterns += _record_pages(obj.name, obj.plural)

@@ -276,6 +276,11 @@ SPECTACULAR_SETTINGS = {
 # --- Workflows ------------------------------------------------------------------------------
 WORKFLOW_MAX_CONCURRENT_RUNS = int(os.environ.get("WORKFLOW_MAX_CONCURRENT_RUNS", "100"))
 WORKFLOW_HTTP_ALLOWED_HOSTS = env_list("WORKFLOW_HTTP_ALLOWED_HOSTS")
+# Defaults of the AI agent step (SPEC section 1): any OpenAI-compatible endpoint, e.g. a local
+# Ollama at http://127.0.0.1:11434/v1 (then also in WORKFLOW_HTTP_ALLOWED_HOSTS).
+WORKFLOW_AI_BASE_URL = os.environ.get("WORKFLOW_AI_BASE_URL", "")
+WORKFLOW_AI_MODEL = os.environ.get("WORKFLOW_AI_MODEL", "")
+WORKFLOW_AI_API_KEY = os.environ.get("WORKFLOW_AI_API_KEY", "")
 WORKFLOW_RUN_LEASE_SECONDS = int(os.environ.get("WORKFLOW_RUN_LEASE_SECONDS", "60"))
 WORKFLOW_WEBHOOK_RATE_LIMIT = int(os.environ.get("WORKFLOW_WEBHOOK_RATE_LIMIT", "6000"))
 # Tests set this to run the engine in-process instead of through the worker queue.

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   "htmx.org@2.0.11 dist/htmx.min.js htmx.min.js"
+  "@panzoom/panzoom@4.6.2 dist/panzoom.min.js panzoom.min.js"
 )
 
 dest=static/vendor

@@ -23,6 +23,7 @@ from crm.openapi import error_responses
 from crm.permissions import CanManage, IsWorkspaceMember, request_workspace
 
 from . import forms, runtime, services
+from .builder import edits
 from .models import FormRequest, StepRun, Workflow, WorkflowRun, WorkflowVersion
 from .openapi import (
     FormSubmitSerializer,
@@ -273,11 +274,20 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
             services.discard_draft(workflow)
             return Response(status=status.HTTP_204_NO_CONTENT)
         check_graph(request.data)
+        # Optional optimistic locking: `If-Match: "<revision>"` (the draft's ETag) refuses a
+        # PUT made on a stale copy with 409, as the builder does.
+        revision = (request.headers.get("If-Match") or "").strip().strip('"') or None
         try:
-            draft = services.save_draft(workflow, request.data)
+            draft = edits.replace_graph(
+                workflow, request.data, revision=revision, user=request_user(request)
+            )
+        except edits.DraftConflict as error:
+            raise Conflict(str(error)) from None
         except services.WorkflowError as error:
             return error_response(error)
-        return Response(graph_for_api(draft.graph))
+        response = Response(graph_for_api(draft.graph))
+        response["ETag"] = f'"{draft.revision}"'
+        return response
 
     draft = _workflow_docs(
         "Get the draft graph", responses={200: GraphSerializer, **READ}, methods=["GET"]

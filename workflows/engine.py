@@ -32,7 +32,16 @@ from .live import events
 from .models import RunStatus, StepRun, WorkflowRun
 from .secrets.masking import WorkspaceSecretValues, masking_logs
 from .steps import get_handler
-from .steps.base import LimitExceeded, Park, StepContext, StepError, StepHandler, StepResult
+from .steps.base import (
+    LimitExceeded,
+    NotRetryable,
+    Park,
+    RetryLater,
+    StepContext,
+    StepError,
+    StepHandler,
+    StepResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -256,8 +265,12 @@ class RunExecutor:
                 message = error_text(error)
                 if not isinstance(error, StepError):
                     logger.exception("Step %s of run %s crashed", step["id"], self.run.pk)
-                if attempt <= retries and not isinstance(error, LimitExceeded | IntegrityError):
+                if attempt <= retries and not isinstance(
+                    error, LimitExceeded | NotRetryable | IntegrityError
+                ):
                     delay = backoff * (2 ** (attempt - 1))
+                    if isinstance(error, RetryLater) and error.retry_after:
+                        delay = max(delay, error.retry_after)  # the server's Retry-After
                     if delay > INLINE_BACKOFF_SECONDS:
                         self.record(
                             step,

@@ -61,6 +61,9 @@ class WorkflowVersion(models.Model):
     number = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     graph = models.JSONField(default=dict)
+    # Goes up on every save of a draft: the builder sends it back with each edit, so an edit
+    # made on a stale copy (another tab, another person) is refused rather than lost.
+    revision = models.PositiveIntegerField(default=0)
     # Denormalised from the graph so trigger matching is one indexed query.
     trigger_type = models.CharField(max_length=40, blank=True, db_index=True)
     trigger_object = models.CharField(max_length=40, blank=True)
@@ -201,6 +204,27 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step_id}[{self.scope}] {self.status}"
+
+
+class DraftSnapshot(models.Model):
+    """One step of a workflow's undo or redo stack: a draft graph as it was before an edit
+    (undo) or before an undo (redo). Kept in the database so undo survives a reload."""
+
+    class Stack(models.TextChoices):
+        UNDO = "undo"
+        REDO = "redo"
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    stack = models.CharField(max_length=4, choices=Stack.choices)
+    graph = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["workflow", "stack", "-id"], name="draft_snapshot_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.stack} snapshot of {self.workflow_id}"
 
 
 class Secret(models.Model):

@@ -85,6 +85,7 @@ def save_draft(workflow: Workflow, graph: dict) -> WorkflowVersion:
     if draft is None:
         draft = WorkflowVersion(workflow=workflow)
     draft.graph = graph
+    draft.revision = (draft.revision or 0) + 1
     draft.save()
     Workflow.objects.filter(pk=workflow.pk).update(updated_at=timezone.now())
     return draft

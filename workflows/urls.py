@@ -1,12 +1,14 @@
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from . import views, webhooks
+from .builder import views as builder_views
 from .secrets import views as secret_views
 
 urlpatterns = [
     path("workflows/", views.workflow_list, name="workflow-list"),
     path("workflows/new/", views.workflow_create, name="workflow-create"),
-    path("workflows/<uuid:pk>/", views.workflow_detail, name="workflow-detail"),
+    path("workflows/<uuid:pk>/", builder_views.builder_page, name="workflow-detail"),
+    path("workflows/<uuid:pk>/builder/", include("workflows.builder.urls")),
     path("workflows/<uuid:pk>/draft/", views.workflow_save_draft, name="workflow-save-draft"),
     path(
         "workflows/<uuid:pk>/draft/discard/",
@@ -27,6 +29,7 @@ urlpatterns = [
     path("workflows/<uuid:pk>/run/", views.workflow_run, name="workflow-run"),
     path("runs/", views.run_list, name="run-list"),
     path("runs/<uuid:pk>/", views.run_detail, name="run-detail"),
+    path("runs/<uuid:pk>/canvas/", builder_views.run_canvas, name="run-canvas"),
     path("runs/<uuid:pk>/cancel/", views.run_cancel, name="run-cancel"),
     path("runs/<uuid:pk>/retry/", views.run_retry, name="run-retry"),
     path("forms/", views.form_inbox, name="form-inbox"),

@@ -16,6 +16,8 @@ from crm.ids import parse_uuid
 from crm.views import member_required
 
 from . import forms, selectors, services
+from .builder import edits
+from .builder.canvas import canvas_context
 from .models import Workflow, WorkflowRun, WorkflowVersion
 from .validation import validate
 
@@ -74,13 +76,17 @@ def workflow_list(request):
 @require_POST
 def workflow_create(request):
     try:
+        # A blank workflow: its builder shows the trigger card "Choose a trigger" (SPEC 8.1).
         workflow = services.create_workflow(
-            request.workspace, request.POST.get("name", ""), user=request.user
+            request.workspace,
+            request.POST.get("name", ""),
+            user=request.user,
+            graph={"trigger": {}, "steps": [], "layout": {}},
         )
     except services.WorkflowError as error:
         messages.error(request, str(error))
         return redirect("workflow-list")
-    messages.success(request, f"Created “{workflow.name}”. Add a trigger and steps to its draft.")
+    messages.success(request, f"Created “{workflow.name}”. Choose its trigger, then add steps.")
     return redirect("workflow-detail", pk=workflow.pk)
 
 
@@ -122,7 +128,7 @@ def workflow_save_draft(request, pk):
     problems, error = [], ""
     try:
         graph = json.loads(text)
-        services.save_draft(workflow, graph)
+        edits.replace_graph(workflow, graph, user=request.user)
         problems = validate(graph)
     except json.JSONDecodeError as exc:
         error = f"This is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
@@ -278,9 +284,11 @@ def run_list(request):
 @member_required
 def run_detail(request, pk):
     run = _run(request, pk)
+    steps = list(selectors.run_steps(run))
     context = {
         "run": run,
-        "steps": selectors.run_steps(run),
+        "steps": steps,
+        "canvas": None if request.htmx else canvas_context(run.version.graph, step_runs=steps),
         "can_manage": request.membership.can_manage,
         "emails": run.emails.all()[:50],
     }

@@ -225,3 +225,14 @@
     if (input.select && input.type !== "checkbox") input.select();
   });
 })();
+
+// Copy buttons: <button data-copy="#input-id"> copies that input's value and says so.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest && event.target.closest("[data-copy]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copy);
+  if (!source) return;
+  const done = () => { const text = button.textContent; button.textContent = "Copied"; setTimeout(() => { button.textContent = text; }, 1500); };
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(source.value).then(done);
+  else { source.select(); document.execCommand("copy"); done(); }
+});

@@ -280,3 +280,99 @@ def test_a_formula_cell_round_trips_as_text(api, workspace):
     imported = Person.objects.filter(workspace=other)
     assert sorted(imported.values_list("first_name", flat=True)) == sorted(formulas)
     assert set(imported.values_list("last_name", flat=True)) == {"'plain"}
+
+
+# --- Round trips with ?match= (export, edit, re-import: updates, not duplicates) --------------
+
+
+def test_an_edited_export_reimported_with_match_id_updates_every_record(api, workspace):
+    Company.objects.create(workspace=workspace, name="Acme", city="Paris")
+    Company.objects.create(workspace=workspace, name="Globex", city="Lyon")
+    rows = rows_of(exported(api, "companies", "?ordering=name"))
+    for row in rows:
+        row["city"] = row["city"] + " (moved)"
+    rows.append({**rows[0], "id": "", "name": "Initech", "city": "Nantes"})  # a new row
+
+    response = post_csv(api, "companies", _csv_text(rows), match="id")
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"created": 1, "updated": 2, "errors": [], "total": 3}
+    cities = dict(Company.objects.filter(workspace=workspace).values_list("name", "city"))
+    assert cities == {"Acme": "Paris (moved)", "Globex": "Lyon (moved)", "Initech": "Nantes"}
+
+
+def test_reimporting_people_with_match_email_updates_them_without_duplicates(api, workspace):
+    Person.objects.create(workspace=workspace, first_name="Ada", email="ada@example.com")
+    Person.objects.create(workspace=workspace, first_name="Grace", email="grace@example.com")
+    rows = rows_of(exported(api, "people", "?ordering=first_name"))
+    for row in rows:
+        row["id"] = ""  # as if the file came from elsewhere: only the email links it
+        row["job_title"] = "Engineer"
+    rows[0]["email"] = "ADA@example.com"  # matching ignores case
+
+    response = post_csv(api, "people", _csv_text(rows), match="email")
+
+    assert response.json() == {"created": 0, "updated": 2, "errors": [], "total": 2}
+    people = Person.objects.filter(workspace=workspace)
+    assert people.count() == 2
+    assert set(people.values_list("job_title", flat=True)) == {"Engineer"}
+
+
+def test_reimporting_companies_with_match_domain_keeps_fields_left_empty(api, workspace):
+    Company.objects.create(workspace=workspace, name="Acme", domain="acme.test", city="Paris")
+    text = "name,domain,city,employees\nAcme Corp,acme.test,,40\nGlobex,globex.test,Lyon,\n"
+
+    response = post_csv(api, "companies", text, match="domain")
+
+    assert response.json() == {"created": 1, "updated": 1, "errors": [], "total": 2}
+    acme = Company.objects.get(workspace=workspace, domain="acme.test")
+    assert (acme.name, acme.city, acme.employees) == ("Acme Corp", "Paris", 40)
+    assert Company.objects.filter(workspace=workspace).count() == 2
+
+
+def test_a_file_repeating_a_match_key_reports_the_second_row(api, workspace):
+    text = "first_name,email\nAda,ada@example.com\nAda again,ada@example.com\n"
+
+    response = post_csv(api, "people", text, match="email")
+
+    body = response.json()
+    assert (body["created"], body["updated"]) == (1, 0)
+    assert [error["row"] for error in body["errors"]] == [3]
+    assert Person.objects.filter(workspace=workspace).count() == 1
+
+
+def test_a_match_on_another_workspaces_record_creates_instead(api, workspace):
+    other = make_workspace("other")
+    theirs = Company.objects.create(workspace=other, name="Theirs", city="Oslo")
+
+    response = post_csv(api, "companies", f"id,name,city\n{theirs.pk},Mine,Lyon\n", match="id")
+
+    assert response.json()["created"] == 1
+    theirs.refresh_from_db()
+    assert (theirs.name, theirs.city) == ("Theirs", "Oslo")
+
+
+@pytest.mark.parametrize(
+    ("plural", "match", "message"),
+    [("people", "domain", "can match on id or email"), ("companies", "email", "domain")],
+)
+def test_an_unknown_match_field_answers_400(api, workspace, plural, match, message):
+    response = post_csv(api, plural, VALID_CSV[plural], match=match)
+
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+
+
+def test_a_match_column_missing_from_the_file_answers_400(api, workspace):
+    response = post_csv(api, "people", "first_name\nAda\n", match="email")
+
+    assert response.status_code == 400
+    assert "needs a 'email' column" in response.json()["detail"]
+
+
+def _csv_text(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -20,3 +20,5 @@ try:  # steps that reach outside (HTTP, email, code) and forms register themselv
     from . import code, email, http  # noqa: E402, F401
 except ImportError:  # pragma: no cover - while those modules are being written
     pass
+else:
+    from . import ai  # noqa: E402, F401  (through the HTTP step's guarded client)

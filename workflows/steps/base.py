@@ -17,6 +17,20 @@ class LimitExceeded(StepError):
     """A step hit a limit of SPEC section 5 (time, memory, size, count)."""
 
 
+class NotRetryable(StepError):
+    """A failure that asking again cannot mend (a refused key, a bad request): `on_error`
+    retries are skipped."""
+
+
+class RetryLater(StepError):
+    """A failure the other side says is passing (HTTP 429, 5xx): an `on_error` retry waits at
+    least `retry_after` seconds (its `Retry-After`) when it gives one."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass
 class Park(Exception):
     """Raised by a handler to pause the run: `waiting` until `resume_at`, or until resumed

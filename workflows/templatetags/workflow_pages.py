@@ -31,6 +31,7 @@ STEP_LABELS = {
     "code": "Code",
     "http_request": "HTTP request",
     "form": "Form",
+    "ai_agent": "AI agent",
 }
 
 
@@ -96,3 +97,42 @@ def status_badge(status: str, label: str = ""):
         status,
         label or status.replace("_", " ").capitalize(),
     )
+
+
+def _tokens(step) -> dict | None:
+    """The Chat Completions `usage` of an AI agent step run, when its output has one."""
+    output = getattr(step, "output", None)
+    usage = output.get("usage") if isinstance(output, dict) else None
+    if getattr(step, "type", "") != "ai_agent" or not isinstance(usage, dict):
+        return None
+    return usage
+
+
+def _count(usage: dict, name: str) -> int:
+    value = usage.get(name)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _total(usage: dict) -> int:
+    return _count(usage, "total_tokens") or (
+        _count(usage, "prompt_tokens") + _count(usage, "completion_tokens")
+    )
+
+
+@register.filter
+def token_usage(step) -> str:
+    """ "1,234 tokens (1,000 prompt, 234 answer)" for an AI agent step run, else ""."""
+    usage = _tokens(step)
+    if not usage:
+        return ""
+    return (
+        f"{_total(usage):,} tokens ({_count(usage, 'prompt_tokens'):,} prompt, "
+        f"{_count(usage, 'completion_tokens'):,} answer)"
+    )
+
+
+@register.simple_tag
+def run_tokens(steps) -> str:
+    """The tokens every AI agent step of a run used, "" when it has none."""
+    usages = [usage for usage in map(_tokens, steps) if usage]
+    return f"{sum(map(_total, usages)):,}" if usages else ""

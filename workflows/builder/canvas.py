@@ -1,0 +1,88 @@
+"""What the canvas partial draws: layout.py's positions joined with the graph's names, the
+problems of each card and, in the run view, each card's status and the branches taken."""
+
+from ..graph import Graph
+from ..steps import get_handler
+from ..triggers.kinds import get_kind
+from ..validation import Problem
+from .layout import CARD_H, CARD_W, TRIGGER, layout
+
+GROUP_ICONS = {"Records": "▤", "Flow": "⑂", "Outside": "⇄", "People": "☺"}
+# The worst status wins when a step ran several times (inside an iterator).
+STATUS_RANK = ["not_run", "skipped", "succeeded", "running", "waiting", "failed"]
+
+
+def _card(step_id: str, step: dict | None, graph: Graph) -> dict:
+    if step_id == TRIGGER:
+        trigger = graph.trigger
+        kind = get_kind(trigger.get("type"))
+        return {
+            "name": "Trigger" if kind else "Choose a trigger",
+            "accessible": "Trigger" if kind else "Choose a trigger",
+            "kind": kind.label if kind else "No trigger yet",
+            "group": "Trigger",
+            "icon": "⚡",
+        }
+    handler = get_handler(step.get("type")) if step else None
+    group = getattr(handler, "group", "") or "Flow"
+    return {
+        "name": str(step.get("name") or step_id),
+        "accessible": str(step.get("name") or step_id),
+        "kind": getattr(handler, "label", "") or str(step.get("type") or "?"),
+        "group": group,
+        "icon": GROUP_ICONS.get(group, "•"),
+    }
+
+
+def canvas_context(raw: dict, problems: list[Problem] | None = None, step_runs=None) -> dict:
+    """The canvas of a graph; with `step_runs` (a run's StepRuns) each card gets its status."""
+    raw = raw if isinstance(raw, dict) else {}
+    graph = Graph.parse(raw)
+    result = layout(raw)
+    by_step: dict[str, list[str]] = {}
+    for problem in problems or []:
+        by_step.setdefault(problem.step or TRIGGER, []).append(problem.message)
+    statuses: dict[str, str] = {}
+    taken: dict[str, set[str]] = {}
+    for run_step in step_runs or []:
+        old = statuses.get(run_step.step_id, "not_run")
+        if STATUS_RANK.index(run_step.status) >= STATUS_RANK.index(old):
+            statuses[run_step.step_id] = run_step.status
+        output = run_step.output if isinstance(run_step.output, dict) else {}
+        if run_step.type == "if_else" and output.get("branch"):
+            taken.setdefault(run_step.step_id, set()).add(str(output["branch"]))
+    cards = []
+    for card in result.cards.values():
+        info = _card(card.id, graph.steps.get(card.id), graph)
+        messages = by_step.get(card.id, [])
+        status = None
+        if step_runs is not None:
+            status = "succeeded" if card.id == TRIGGER else statuses.get(card.id, "not_run")
+        cards.append({**info, "id": card.id, "x": card.x, "y": card.y, "problems": messages,
+                      "title": "\n".join(messages), "status": status,
+                      "detached": card.id in result.detached})  # fmt: skip
+    paths = []
+    for path in result.paths:
+        state = ""
+        if path.branch and path.source in taken:
+            state = "taken" if path.branch in taken[path.source] else "untaken"
+        elif path.source and step_runs is not None and statuses.get(path.source) == "succeeded":
+            state = "taken"
+        paths.append({"d": path.d, "kind": path.kind, "arrow": path.arrow, "state": state})
+    pluses = [
+        {"x": p.x, "y": p.y, "label": p.label, "edge": f"{p.at}:{'' if p.at == 'trigger' else p.step}:{p.branch}"}
+        for p in result.pluses
+    ]  # fmt: skip
+    general = [p.message for p in problems or [] if not p.step]
+    return {
+        "width": result.width,
+        "height": result.height,
+        "card_w": CARD_W,
+        "card_h": CARD_H,
+        "cards": cards,
+        "paths": paths,
+        "pluses": pluses,
+        "labels": result.labels,
+        "frames": result.frames,
+        "general_problems": general,
+    }
