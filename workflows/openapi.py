@@ -191,3 +191,31 @@ class WorkflowCreateSerializer(serializers.Serializer):
 class WorkflowUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    """`webhook-secret/`: a sender-issued secret to set, or nothing to rotate."""
+
+    secret = serializers.CharField(
+        required=False,
+        min_length=8,
+        max_length=200,
+        trim_whitespace=True,
+        help_text="The secret the sender issued (Stripe and Svix `whsec_...`, Shopify's client "
+        "secret, Slack's signing secret); leave out for a new random one.",
+    )
+
+
+WebhookSecretResultSerializer = inline_serializer(
+    "WebhookSecretResult",
+    {
+        "webhook_secret": serializers.CharField(
+            allow_null=True,
+            help_text="The new random secret, shown this once; null when you set your own "
+            "(never shown back).",
+        ),
+        "previous_secret_valid_until": serializers.DateTimeField(
+            help_text="The former secret is still accepted until then (one hour)."
+        ),
+    },
+)

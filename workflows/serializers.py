@@ -54,6 +54,8 @@ class WorkflowSerializer(serializers.ModelSerializer):
 
     def get_webhook_secret(self, workflow) -> str | None:
         request = self.context.get("request")
+        if workflow.webhook_secret_given:  # a sender-issued secret is write-only
+            return None
         return workflow.webhook_secret if request and can_manage(request) else None
 
 

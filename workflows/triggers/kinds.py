@@ -205,8 +205,16 @@ register(
                     ("none", "None"),
                     ("token", "Token (X-Workflow-Token header)"),
                     ("hmac", "HMAC signature (X-Signature header)"),
+                    ("github", "GitHub (X-Hub-Signature-256)"),
+                    ("stripe", "Stripe (Stripe-Signature)"),
+                    ("shopify", "Shopify (X-Shopify-Hmac-SHA256)"),
+                    ("slack", "Slack (X-Slack-Signature)"),
+                    ("standard", "Standard Webhooks / Svix (webhook-signature)"),
                 ),
                 default="none",
+                help="Senders sign with the webhook secret; set a sender-issued one "
+                "(Stripe, Shopify, Slack, Svix) with the secret's Set button or "
+                "webhook-secret/ in the API.",
             ),
             Setting(
                 "expected_body",
