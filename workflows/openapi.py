@@ -10,8 +10,8 @@ kinds when the document is generated (`add_type_enums`): a new type appears by i
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from .graph import TRIGGER_TYPES
 from .steps import REGISTRY
+from .triggers.kinds import KINDS as TRIGGER_KINDS
 
 STEP_TYPE_ENUM = "StepTypeEnum"
 TRIGGER_TYPE_ENUM = "TriggerTypeEnum"
@@ -41,7 +41,7 @@ def add_type_enums(result, generator, request, public):
     """drf-spectacular postprocessing hook: the enums of step and trigger types."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas[STEP_TYPE_ENUM] = {"type": "string", "enum": sorted(REGISTRY)}
-    schemas[TRIGGER_TYPE_ENUM] = {"type": "string", "enum": list(TRIGGER_TYPES)}
+    schemas[TRIGGER_TYPE_ENUM] = {"type": "string", "enum": list(TRIGGER_KINDS)}
     return result
 
 

@@ -169,6 +169,33 @@ register(
         payload=("scheduled_for",),
     )
 )
+
+
+def _datetime_problems(settings: dict) -> list[str]:
+    from .datetime_at import datetime_problems
+
+    return datetime_problems(settings)
+
+
+register(
+    TriggerKind(
+        "datetime",
+        "Date and time",
+        (
+            Setting(
+                "at",
+                "datetime_local",
+                label="Date and time",
+                required=True,
+                placeholder="2026-12-24T09:00",
+                help="Runs once at this local time (publish again with a new time to run again).",
+            ),
+            Setting("timezone", "timezone", label="Time zone", default="UTC"),
+        ),
+        validate=_datetime_problems,
+        payload=("scheduled_for",),
+    )
+)
 register(
     TriggerKind(
         "manual",
