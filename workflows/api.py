@@ -48,6 +48,7 @@ from .serializers import (
     VersionSerializer,
     WorkflowSerializer,
 )
+from .triggers.form import rotate_address_token
 from .triggers.webhook import rotate_webhook_secret, set_webhook_secret
 from .validation import Problem
 
@@ -185,6 +186,12 @@ def _workflow_docs(summary: str, description: str = "", **kwargs):
     rotate_secret=_workflow_docs(
         "Rotate the webhook secret",
         "A new `webhook_secret`; the old one stops working.",
+        **NO_BODY,
+        responses={200: WorkflowSerializer, **error_responses(401, 403, 404)},
+    ),
+    rotate_token=_workflow_docs(
+        "Rotate the address token",
+        "A new token for `webhook_url` and `form_url`; the old addresses answer 404 at once.",
         **NO_BODY,
         responses={200: WorkflowSerializer, **error_responses(401, 403, 404)},
     ),
@@ -398,6 +405,12 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     def rotate_secret(self, request, pk=None):
         workflow = self.get_object()
         rotate_webhook_secret(workflow)
+        return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
+
+    @action(detail=True, methods=["post"], url_path="rotate-token")
+    def rotate_token(self, request, pk=None):
+        workflow = self.get_object()
+        rotate_address_token(workflow)
         return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
 
     @action(detail=True, methods=["post"], url_path="webhook-secret")

@@ -294,3 +294,32 @@ register(
         payload=("record", "due"),
     )
 )
+
+
+def _intake_problems(settings: dict) -> list[str]:
+    from .form import intake_problems
+
+    return intake_problems(settings)
+
+
+register(
+    TriggerKind(
+        "form_submitted",
+        "Form submitted",
+        (
+            Setting("title", "text", label="Title", required=True),
+            Setting("description", "textarea", label="Description"),
+            Setting("fields", "form_fields", label="Fields", required=True),
+            Setting("submit_label", "text", label="Button label", default="Submit"),
+            Setting(
+                "thank_you",
+                "textarea",
+                label="Thank-you text",
+                default="Thank you! We received your answers.",
+                help="Shown after a good submission.",
+            ),
+        ),
+        validate=_intake_problems,
+        payload=("values", "submitted_at"),
+    )
+)
