@@ -34,6 +34,8 @@ from .openapi import (
     RunIdsSerializer,
     TestRunSerializer,
     ValidationResultSerializer,
+    WebhookSecretResultSerializer,
+    WebhookSecretSerializer,
     WorkflowCreateSerializer,
     WorkflowUpdateSerializer,
     check_graph,
@@ -47,7 +49,8 @@ from .serializers import (
     VersionSerializer,
     WorkflowSerializer,
 )
-from .triggers.webhook import rotate_webhook_secret
+from .triggers.form import rotate_address_token
+from .triggers.webhook import rotate_webhook_secret, set_webhook_secret
 from .validation import Problem
 
 MAX_RECORD_IDS = 10_000
@@ -206,6 +209,21 @@ def _workflow_docs(summary: str, description: str = "", parameters=(), **kwargs)
         "A new `webhook_secret`; the old one stops working.",
         **NO_BODY,
         responses={200: WorkflowSerializer, **error_responses(401, 403, 404)},
+    ),
+    rotate_token=_workflow_docs(
+        "Rotate the address token",
+        "A new token for `webhook_url` and `form_url`; the old addresses answer 404 at once.",
+        **NO_BODY,
+        responses={200: WorkflowSerializer, **error_responses(401, 403, 404)},
+    ),
+    webhook_secret=_workflow_docs(
+        "Set or rotate the webhook secret",
+        "With `secret`, the sender-issued secret to check signatures with (write-only: never "
+        "shown back); without, a new random secret, shown once in the answer. The former "
+        "secret is still accepted for one hour, while the sender switches over. Owners and "
+        "admins only.",
+        request=WebhookSecretSerializer,
+        responses={200: WebhookSecretResultSerializer, **error_responses(400, 401, 403, 404, 415)},
     ),
 )
 class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
@@ -426,6 +444,27 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         workflow = self.get_object()
         rotate_webhook_secret(workflow)
         return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
+
+    @action(detail=True, methods=["post"], url_path="rotate-token")
+    def rotate_token(self, request, pk=None):
+        workflow = self.get_object()
+        rotate_address_token(workflow)
+        return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
+
+    @action(detail=True, methods=["post"], url_path="webhook-secret")
+    def webhook_secret(self, request, pk=None):
+        workflow = self.get_object()
+        given = WebhookSecretSerializer(data=request.data if isinstance(request.data, dict) else {})
+        given.is_valid(raise_exception=True)
+        secret = given.validated_data.get("secret")
+        new = set_webhook_secret(workflow, secret)
+        workflow.refresh_from_db(fields=["previous_secret_expires_at"])
+        return Response(
+            {
+                "webhook_secret": None if secret else new,
+                "previous_secret_valid_until": workflow.previous_secret_expires_at,
+            }
+        )
 
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):

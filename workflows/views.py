@@ -63,14 +63,29 @@ def _page(request, queryset):
 # --- workflows -------------------------------------------------------------------------------
 
 
+# The list's columns (SPEC 8): a person shows or hides them (kept in the browser).
+LIST_COLUMNS = (
+    ("name", "Name"),
+    ("trigger", "Trigger"),
+    ("updated", "Last updated"),
+    ("status", "Status"),
+    ("runs", "Runs (last 7 days)"),
+)
+
+
 @member_required
 def workflow_list(request):
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
-    workflows = selectors.workflows_in(request.workspace, search, status).prefetch_related(
-        "versions"
-    )
-    context = {"page": _page(request, workflows), "search": search, "status": status}
+    workflows = selectors.with_recent_run_counts(
+        selectors.workflows_in(request.workspace, search, status)
+    ).prefetch_related("versions")
+    context = {
+        "page": _page(request, workflows),
+        "search": search,
+        "status": status,
+        "columns": LIST_COLUMNS,
+    }
     template = "workflows/_workflow_table.html" if request.htmx else "workflows/list.html"
     return render(request, template, context)
 

@@ -250,6 +250,7 @@ def timeline_icon(kind: str) -> SafeString:
 
 
 OBJECT_ICONS = {
+    "columns": '<rect width="18" height="18" x="3" y="3" rx="2"/><path d="M9 3v18"/><path d="M15 3v18"/>',
     "company": "building",
     "person": "users",
     "opportunity": "target",
