@@ -34,6 +34,8 @@ from .openapi import (
     RunIdsSerializer,
     TestRunSerializer,
     ValidationResultSerializer,
+    WebhookSecretResultSerializer,
+    WebhookSecretSerializer,
     WorkflowCreateSerializer,
     WorkflowUpdateSerializer,
     check_graph,
@@ -47,7 +49,8 @@ from .serializers import (
     VersionSerializer,
     WorkflowSerializer,
 )
-from .triggers.webhook import rotate_webhook_secret
+from .triggers.form import rotate_address_token
+from .triggers.webhook import rotate_webhook_secret, set_webhook_secret
 from .validation import Problem
 
 MAX_RECORD_IDS = 10_000
@@ -128,8 +131,8 @@ def _workflow_docs(summary: str, description: str = "", parameters=(), **kwargs)
     create=extend_schema(
         tags=["workflows"],
         summary="Create a workflow",
-        description="New workflows are inactive, with a draft: the given `graph`, or an empty "
-        "one with a manual trigger.",
+        description="New workflows are inactive, with a draft: the given `graph`, a copy of "
+        "the `template`'s graph, or an empty one with a manual trigger.",
         request=WorkflowCreateSerializer,
         responses={201: WorkflowSerializer, **error_responses(400, 401, 403, 415)},
     ),
@@ -207,6 +210,21 @@ def _workflow_docs(summary: str, description: str = "", parameters=(), **kwargs)
         **NO_BODY,
         responses={200: WorkflowSerializer, **error_responses(401, 403, 404)},
     ),
+    rotate_token=_workflow_docs(
+        "Rotate the address token",
+        "A new token for `webhook_url` and `form_url`; the old addresses answer 404 at once.",
+        **NO_BODY,
+        responses={200: WorkflowSerializer, **error_responses(401, 403, 404)},
+    ),
+    webhook_secret=_workflow_docs(
+        "Set or rotate the webhook secret",
+        "With `secret`, the sender-issued secret to check signatures with (write-only: never "
+        "shown back); without, a new random secret, shown once in the answer. The former "
+        "secret is still accepted for one hour, while the sender switches over. Owners and "
+        "admins only.",
+        request=WebhookSecretSerializer,
+        responses={200: WebhookSecretResultSerializer, **error_responses(400, 401, 403, 404, 415)},
+    ),
 )
 class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     serializer_class = WorkflowSerializer
@@ -247,13 +265,24 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
                 check_graph(graph)
             except ValidationError as error:
                 raise ValidationError({"graph": error.detail}) from error
+        template = data.get("template")
+        if template is not None and graph is not None:
+            raise ValidationError({"template": "Give either `graph` or `template`, not both."})
         try:
-            workflow = services.create_workflow(
-                request_workspace(request),
-                data.get("name"),
-                user=request_user(request),
-                graph=graph,
-            )
+            if template is not None:
+                workflow = services.create_workflow_from_template(
+                    request_workspace(request),
+                    template,
+                    name=data.get("name") if isinstance(data.get("name"), str) else None,
+                    user=request_user(request),
+                )
+            else:
+                workflow = services.create_workflow(
+                    request_workspace(request),
+                    data.get("name"),
+                    user=request_user(request),
+                    graph=graph,
+                )
         except services.WorkflowError as error:
             return error_response(error)
         if data.get("description"):
@@ -343,7 +372,8 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         try:
-            version = services.publish(self.get_object(), user=request_user(request))
+            # The request's user as is: an API key's is named in `published_by`.
+            version = services.publish(self.get_object(), user=request.user)
         except services.WorkflowError as error:
             return error_response(error)
         return Response(VersionSerializer(version).data)
@@ -414,6 +444,27 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         workflow = self.get_object()
         rotate_webhook_secret(workflow)
         return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
+
+    @action(detail=True, methods=["post"], url_path="rotate-token")
+    def rotate_token(self, request, pk=None):
+        workflow = self.get_object()
+        rotate_address_token(workflow)
+        return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
+
+    @action(detail=True, methods=["post"], url_path="webhook-secret")
+    def webhook_secret(self, request, pk=None):
+        workflow = self.get_object()
+        given = WebhookSecretSerializer(data=request.data if isinstance(request.data, dict) else {})
+        given.is_valid(raise_exception=True)
+        secret = given.validated_data.get("secret")
+        new = set_webhook_secret(workflow, secret)
+        workflow.refresh_from_db(fields=["previous_secret_expires_at"])
+        return Response(
+            {
+                "webhook_secret": None if secret else new,
+                "previous_secret_valid_until": workflow.previous_secret_expires_at,
+            }
+        )
 
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
