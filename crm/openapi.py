@@ -174,6 +174,12 @@ COMPONENT_DESCRIPTIONS = {
     "Secret": "A named workspace value; only a masked form of the value is ever shown.",
     "SecretWrite": "A new secret: its name and value.",
     "SecretValue": "A secret's new value.",
+    "Template": "A gallery template (SPEC section 9): create a workflow from it with "
+    "`{name, template: slug}`.",
+    "Notification": "A message to the caller from a workflow's `notify` step.",
+    "NotificationsMarked": "How many notifications were marked read, and how many are unread.",
+    "WebhookSecret": "A sender-issued webhook secret to set, or nothing for a random one.",
+    "WebhookSecretResult": "The new webhook secret (once) and until when the former one works.",
     "ImportResult": "What a CSV import did: records created and updated, rows refused.",
     "ImportRowError": "A refused row, numbered as a spreadsheet numbers it.",
     "Error": "Every error's shape: a sentence, each problem with its field, and DRF's "
