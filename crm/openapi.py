@@ -121,6 +121,12 @@ def finish_document(result, generator, request, public):
             "description": "This server",
         }
     ]
+    session = result.get("components", {}).get("securitySchemes", {}).get("cookieAuth")
+    if session is not None:
+        session["description"] = (
+            "A logged-in session (the `sessionid` cookie). POST, PUT, PATCH and DELETE with a "
+            "session also send the `csrftoken` cookie's value as `X-CSRFToken` (403 without)."
+        )
     schemas = result.get("components", {}).get("schemas", {})
     for component in schemas.values():
         _tidy_properties(component)
