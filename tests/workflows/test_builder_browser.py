@@ -56,8 +56,9 @@ def test_build_a_workflow_by_clicks_delete_a_step_and_undo(browser, live_server)
     page, workspace = login(browser, live_server)
     expect = sync_api.expect
     page.goto(f"{live_server.url}/workflows/")
-    page.get_by_label("Name of a new workflow").fill("Lead capture")
-    page.get_by_role("button", name="New workflow").click()
+    page.get_by_role("link", name="New workflow").click()
+    page.get_by_label("Name", exact=True).fill("Lead capture")
+    page.get_by_role("button", name="Create", exact=True).click()
     expect(page.locator("h1")).to_have_text("Lead capture")
 
     page.get_by_role("button", name="Choose a trigger", exact=True).click()
