@@ -183,9 +183,16 @@ class FormSubmitSerializer(serializers.Serializer):
 
 
 class WorkflowCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(
+        max_length=200, required=False, help_text="Required unless `template` is given."
+    )
     description = serializers.CharField(required=False, allow_blank=True)
     graph = GraphSerializer(required=False, help_text="The first draft; empty when not given.")
+    template = serializers.CharField(
+        required=False,
+        help_text="The slug of a template (GET /api/v1/templates/) whose graph becomes the "
+        "draft, instead of `graph`; `name` then defaults to the template's.",
+    )
 
 
 class WorkflowUpdateSerializer(serializers.Serializer):

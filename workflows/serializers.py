@@ -158,3 +158,19 @@ class FormSubmissionSerializer(serializers.ModelSerializer):
     def get_submitted_by(self, form) -> str | None:
         """The submitter's email; null when submitted with an API key."""
         return form.submitted_by.email if form.submitted_by else None
+
+
+class NotificationSerializer(serializers.Serializer):
+    """A notification as SPEC section 8.1 names its keys (see notifications.as_item)."""
+
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    message = serializers.CharField(allow_blank=True)
+    link = serializers.CharField(allow_blank=True, help_text="A path in the app, or empty.")
+    read = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance):
+        from .notifications import as_item
+
+        return as_item(instance)

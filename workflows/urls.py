@@ -34,6 +34,7 @@ urlpatterns = [
     path("runs/<uuid:pk>/retry/", views.run_retry, name="run-retry"),
     path("forms/", views.form_inbox, name="form-inbox"),
     path("forms/<uuid:pk>/submit/", views.form_submit, name="form-submit"),
+    path("forms/<uuid:pk>/card/", views.form_card, name="form-card"),
     path("settings/secrets/", secret_views.secrets_settings, name="secrets-settings"),
     # Under daphne crm/asgi.py answers these before Django (workflows/webhooks.py).
     path("f/<str:token>/", intake_views.intake_form, name="intake-form"),
