@@ -60,5 +60,3 @@ def move_opportunity(request, pk):
         message = " ".join(str(m) for m in detail) if isinstance(detail, list) else str(detail)
         return JsonResponse({"detail": message}, status=400)
     return JsonResponse({"id": str(opportunity.pk), "stage": opportunity.stage})
-
-

@@ -372,7 +372,8 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
         try:
-            version = services.publish(self.get_object(), user=request_user(request))
+            # The request's user as is: an API key's is named in `published_by`.
+            version = services.publish(self.get_object(), user=request.user)
         except services.WorkflowError as error:
             return error_response(error)
         return Response(VersionSerializer(version).data)

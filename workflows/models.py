@@ -75,6 +75,9 @@ class WorkflowVersion(models.Model):
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The API key's name when a key published it (keys have no user); kept as text so the
+    # history still names it after the key is revoked or deleted.
+    published_by_key = models.CharField(max_length=100, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -104,6 +107,13 @@ class WorkflowVersion(models.Model):
         self.trigger_type = str(trigger.get("type") or "")[:40]
         self.trigger_object = str((trigger.get("settings") or {}).get("object") or "")[:40]
         super().save(*args, **kwargs)
+
+    @property
+    def publisher(self) -> str:
+        """Who published it (SPEC section 7): the user's email, or `api key: <name>`."""
+        if self.published_by_key:
+            return f"api key: {self.published_by_key}"
+        return self.published_by.email if self.published_by else ""
 
 
 class RunStatus(models.TextChoices):

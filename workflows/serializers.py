@@ -84,7 +84,7 @@ class VersionSerializer(serializers.ModelSerializer):
 
     def get_published_by(self, version) -> str | None:
         """The publisher's email, or `api key: <name>`; null for a draft."""
-        return version.published_by.email if version.published_by else None
+        return version.publisher or None
 
 
 class StepRunSerializer(serializers.ModelSerializer):

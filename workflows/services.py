@@ -153,6 +153,8 @@ def publish(workflow: Workflow, user=None) -> WorkflowVersion:
     draft.number = last + 1
     draft.status = WorkflowVersion.Status.ACTIVE
     draft.published_by = user if getattr(user, "pk", None) else None
+    api_key = getattr(user, "api_key", None)  # crm.auth.ApiKeyUser: a request made with a key
+    draft.published_by_key = api_key.name if api_key is not None else ""
     draft.published_at = timezone.now()
     draft.save()
     workflow.status = Workflow.Status.ACTIVE
@@ -298,24 +300,32 @@ def cancel_run(run: WorkflowRun) -> WorkflowRun:
     """A queued or waiting run stops at once; a running one after its current step."""
     if run.is_finished:
         raise WorkflowError(f"This run is already {run.status}.")
-    stopped = WorkflowRun.objects.filter(
-        pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.WAITING]
-    ).update(
-        status=RunStatus.CANCELLED,
-        finished_at=timezone.now(),
-        error="Cancelled.",
-        resume_at=None,
-        cancel_requested=True,
-    )
-    if stopped:
-        FormRequest.objects.filter(run=run, status=FormRequest.Status.PENDING).update(
-            status=FormRequest.Status.CANCELLED
+    # A run can move between `running` and `waiting` while we look: each branch is a
+    # conditional UPDATE, and a miss tries again (a flag set on a run that had just parked
+    # would never be read).
+    for _ in range(5):
+        stopped = WorkflowRun.objects.filter(
+            pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.WAITING]
+        ).update(
+            status=RunStatus.CANCELLED,
+            finished_at=timezone.now(),
+            error="Cancelled.",
+            resume_at=None,
+            cancel_requested=True,
         )
-        StepRun.objects.filter(run=run, status=StepRun.Status.WAITING).update(
-            status=StepRun.Status.SKIPPED, finished_at=timezone.now()
+        if stopped:
+            FormRequest.objects.filter(run=run, status=FormRequest.Status.PENDING).update(
+                status=FormRequest.Status.CANCELLED
+            )
+            StepRun.objects.filter(run=run, status=StepRun.Status.WAITING).update(
+                status=StepRun.Status.SKIPPED, finished_at=timezone.now()
+            )
+            break
+        flagged = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            cancel_requested=True
         )
-    else:
-        WorkflowRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+        if flagged or not WorkflowRun.objects.filter(pk=run.pk, finished_at=None).exists():
+            break
     run.refresh_from_db()
     return run
 

@@ -16,11 +16,12 @@ def sweep() -> None:
     from .triggers.schedule import reconcile_schedules
 
     reconcile_schedules()
-    recovered = worker.recover_expired_leases()
-    resumed = queue.resume_due_runs(kick_after=False)
-    started = fire_due_date_triggers() + fire_due_datetime_triggers()
-    if recovered or resumed or started:
-        worker.drain()
+    fire_due_date_triggers()
+    fire_due_datetime_triggers()
+    # Always: a lost kick must never strand `queued` runs (drain recovers and resumes first,
+    # and an empty queue costs it one query).
+    worker.drain()
+    queue.schedule_next_resume()
 
 
 def run_schedule(workflow_id: str) -> None:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from crm.ids import parse_uuid
+from crm.redirects import safe_next_url
 from crm.views import member_required
 
 from . import forms, selectors, services
@@ -35,7 +36,8 @@ def manager_required(view):
             messages.error(request, "Only owners and admins can change workflows.")
             if request.htmx:
                 return HttpResponseForbidden("Only owners and admins can change workflows.")
-            return redirect(request.META.get("HTTP_REFERER") or reverse("workflow-list"))
+            referer = request.META.get("HTTP_REFERER")
+            return redirect(safe_next_url(request, referer, reverse("workflow-list")))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -129,7 +131,8 @@ def _lifecycle(request, pk, action, done: str):
         messages.error(request, f"{error} {details}".strip())
     else:
         messages.success(request, done.format(name=workflow.name))
-    return redirect(request.POST.get("next") or reverse("workflow-detail", args=[workflow.pk]))
+    detail = reverse("workflow-detail", args=[workflow.pk])
+    return redirect(safe_next_url(request, request.POST.get("next"), detail))
 
 
 @manager_required
@@ -221,7 +224,8 @@ def workflow_run(request, pk):
         runs = services.start_manual_runs(workflow, request.user, record_ids or None)
     except services.WorkflowError as error:
         messages.error(request, str(error))
-        return redirect(request.POST.get("next") or reverse("workflow-detail", args=[pk]))
+        detail = reverse("workflow-detail", args=[pk])
+        return redirect(safe_next_url(request, request.POST.get("next"), detail))
     if len(runs) == 1:
         messages.success(request, f"Started “{workflow.name}”.")
         return redirect("run-detail", pk=runs[0].pk)

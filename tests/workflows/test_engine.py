@@ -293,14 +293,28 @@ def test_an_iterator_over_too_many_items_fails_clearly(workspace):
     assert "at most 10,000 items" in run.error
 
 
-def test_a_run_over_a_thousand_steps_fails_clearly(workspace):
+def test_an_iterator_of_ten_thousand_items_fits_under_the_step_cap(workspace):
     raw = graph(
         step("each", "iterator", {"items": "{{trigger.items}}", "loop": ["gate"]}),
         step("gate", "filter", {"when": {"all": [{"left": 1, "op": "eq", "right": 1}]}}),
     )
-    run = run_workflow(workspace, raw, {"items": list(range(1001))})
+    run = run_workflow(workspace, raw, {"items": list(range(10_000))})
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert run.steps.count() == 10_001
+
+
+def test_a_run_over_the_step_cap_fails_clearly(workspace, monkeypatch):
+    from workflows import engine
+
+    assert engine.MAX_STEPS_PER_RUN == 100_000  # SPEC 5; lowered below so the test is quick
+    monkeypatch.setattr(engine, "MAX_STEPS_PER_RUN", 50)
+    raw = graph(
+        step("each", "iterator", {"items": "{{trigger.items}}", "loop": ["gate"]}),
+        step("gate", "filter", {"when": {"all": [{"left": 1, "op": "eq", "right": 1}]}}),
+    )
+    run = run_workflow(workspace, raw, {"items": list(range(51))})
     assert run.status == RunStatus.FAILED
-    assert "1,000 steps" in run.error
+    assert "50 steps" in run.error
 
 
 class Flaky(StepHandler):
