@@ -118,3 +118,19 @@ def test_a_worker_killed_mid_run_loses_no_run_and_duplicates_no_record(workspace
     titles = list(Task.objects.values_list("title", flat=True))
     assert len(titles) == len(set(titles)) == RUNS * STEPS
     assert StepRun.objects.filter(status="succeeded").count() == RUNS * STEPS
+
+
+def test_a_delay_resumes_within_a_second_of_its_due_time(workspace, settings):
+    settings.WORKFLOW_RUN_INLINE = False
+    wait = step("wait", "delay", {"duration": {"amount": 2, "unit": "seconds"}}, ["make"])
+    make = step("make", "create_record", {"object": "task", "values": {"title": "after"}})
+    workflow = published(workspace, graph(wait, make))
+    worker = start_worker()
+    try:
+        run = queue.start_run(workflow.active_version, {}, "manual")  # kicks after commit
+        wait_for(lambda: completed() == 1, 30, "the delayed run never completed")
+    finally:
+        stop(worker)
+    due = StepRun.objects.get(run=run, step_id="wait").started_at.timestamp() + 2
+    resumed = StepRun.objects.get(run=run, step_id="make").started_at.timestamp()
+    assert 0 <= resumed - due < 1.0, f"resumed {resumed - due:.2f} s after its due time"
