@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from . import runtime
@@ -48,6 +48,10 @@ logger = logging.getLogger(__name__)
 MAX_STEPS_PER_RUN = 100_000
 FLUSH_EVERY_SECONDS = 0.5
 FLUSH_EVERY_ROWS = 500
+# A step found `running` this many times had its worker die under it each time (SPEC 5).
+MAX_INTERRUPTIONS = 3
+# Database errors that say nothing about the run (locked, connection lost): release, go on.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 # Retries with a longer backoff than this park the run instead of holding a worker.
 INLINE_BACKOFF_SECONDS = 2.0
 # Settings a handler reads raw (conditions, code, loop wiring): shown unrendered as input.
@@ -244,12 +248,20 @@ class RunExecutor:
         retries = int(on_error.get("retry", 0) or 0)
         backoff = float(on_error.get("backoff_s", 0) or 0)
         attempt, started = self.attempt_to_run(stored)
+        interrupted = self.interruptions(stored)
+        if interrupted >= MAX_INTERRUPTIONS:
+            message = (
+                f"The worker running this step stopped {interrupted} times while it ran (killed"
+                " or crashed); the run fails instead of trying again."
+            )
+            self.record_failure(step, scope, None, attempt - 1, started, message)
+            raise RunFailed(f"Step '{step['id']}' failed: {message}")
         while True:
             ctx = self.context(step, scope, steps_data, attempt, started)
             step_input = None
             try:
                 step_input = self.display_input(step, ctx)
-                result = self.run_once(step, handler, ctx, scope, step_input)
+                result = self.run_once(step, handler, ctx, scope, step_input, interrupted)
                 return result
             except Park as park:
                 self.record(
@@ -263,7 +275,7 @@ class RunExecutor:
                     finished=False,
                 )
                 raise RunParked(park.resume_at, park) from None
-            except (RunCancelled, LeaseLost, RunParked, RunFailed):
+            except (RunCancelled, LeaseLost, RunParked, RunFailed, *TRANSIENT_DB_ERRORS):
                 raise
             except Exception as error:  # noqa: BLE001 - every step failure is shown on the step
                 message = error_text(error)
@@ -322,7 +334,15 @@ class RunExecutor:
             return stored.attempts, started
         return stored.attempts + 1, started
 
-    def run_once(self, step, handler: StepHandler, ctx: StepContext, scope, step_input):
+    @staticmethod
+    def interruptions(stored: StoredStep | None) -> int:
+        """How many times a worker died while this step ran: its `running` row counts them."""
+        if stored is None or stored.status != StepRun.Status.RUNNING:
+            return 0
+        output = stored.output if isinstance(stored.output, dict) else {}
+        return int(output.get("interrupted", 0) or 0) + 1
+
+    def run_once(self, step, handler, ctx: StepContext, scope, step_input, interrupted=0):
         token = runtime.enter_step(
             runtime.RunningStep(str(self.run.pk), self.run.depth, step["id"])
         )
@@ -333,7 +353,7 @@ class RunExecutor:
                     scope,
                     StepRun.Status.RUNNING,
                     step_input,
-                    None,
+                    {"interrupted": interrupted} if interrupted else None,
                     attempts=ctx.attempt,
                     started_at=ctx.started_at,
                     finished=False,
@@ -648,6 +668,10 @@ def execute_claimed_run(run_id, owner: str) -> str:
     try:
         with masking_logs(executor.secret_values):
             return executor.execute()
+    except TRANSIENT_DB_ERRORS:
+        logger.warning("Run %s: database error, released to the queue", run_id, exc_info=True)
+        release_run(run_id, owner)
+        return "released"
     except Exception as error:  # noqa: BLE001 - the worker must survive any run
         with masking_logs(executor.secret_values):
             logger.exception("Run %s crashed the executor", run_id)
@@ -659,3 +683,19 @@ def execute_claimed_run(run_id, owner: str) -> str:
             lease_expires_at=None,
         )
         return RunStatus.FAILED
+
+
+def release_run(run_id, owner: str) -> None:
+    """Back to the queue after a transient database error; it continues by replay. When the
+    database is still away, the lease expires and recovery does the same."""
+    from .queue import kick
+
+    try:
+        if not connection.in_atomic_block:
+            connection.close()  # a lost connection is reopened by the next query
+        WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
+            status=RunStatus.QUEUED, lease_owner="", lease_expires_at=None
+        )
+        kick()
+    except TRANSIENT_DB_ERRORS:
+        logger.warning("Run %s stays leased until its lease expires", run_id)

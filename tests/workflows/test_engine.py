@@ -1,6 +1,7 @@
 """The executor: every record and flow step, branches, merges, loops, errors, limits."""
 
 import pytest
+from django.db import OperationalError
 
 from crm.models import Person, Task
 from workflows import queue, services, worker
@@ -310,6 +311,8 @@ class Flaky(StepHandler):
     def execute(self, ctx):
         Flaky.calls += 1
         if Flaky.calls <= ctx.settings.get("failures", 0):
+            if ctx.settings.get("database_error"):
+                raise OperationalError(ctx.settings["database_error"])
             raise StepError(f"attempt {ctx.attempt} failed")
         return {"attempt": ctx.attempt}
 
@@ -320,6 +323,13 @@ def flaky():
     register(Flaky)
     yield
     REGISTRY.pop("flaky")
+
+
+def test_a_transient_database_error_releases_the_run_which_then_completes(workspace, flaky):
+    raw = graph(step("f", "flaky", {"failures": 1, "database_error": "database is locked"}))
+    run = run_workflow(workspace, raw)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert Flaky.calls == 2
 
 
 def test_on_error_retry_counts_every_attempt(workspace, flaky):
