@@ -418,7 +418,8 @@ def test_cancel_stops_a_waiting_run_at_once(workspace):
     assert run.status == RunStatus.CANCELLED
 
 
-def test_cancel_of_a_running_run_takes_effect_after_its_current_step(workspace):
+def test_a_run_whose_cancel_came_before_its_worker_started_runs_no_step(workspace):
+    # A cancel during a run: test_engine_races.py, with the run executing on a thread.
     workflow = published(
         workspace,
         graph(step("make", "create_record", {"object": "task", "values": {"title": "x"}})),
@@ -434,6 +435,7 @@ def test_cancel_of_a_running_run_takes_effect_after_its_current_step(workspace):
     from workflows.engine import execute_claimed_run
 
     assert execute_claimed_run(run.pk, "me") == RunStatus.CANCELLED
+    assert Task.objects.count() == 0 and not run.steps.exists()
 
 
 def test_retry_starts_at_the_failed_step_and_keeps_earlier_outputs(workspace, flaky):
@@ -487,7 +489,8 @@ def test_the_concurrency_cap_leaves_the_rest_queued_in_order(workspace, settings
     assert worker.claim("worker-b", batch=10) == [runs[2].pk]
 
 
-def test_bulk_runs_drain_under_the_cap(workspace, settings):
+def test_bulk_runs_of_many_records_all_complete(workspace, settings):
+    # The cap under real concurrency: test_worker_crash.py, two worker processes.
     settings.WORKFLOW_MAX_CONCURRENT_RUNS = 3
     workflow = published(
         workspace,
