@@ -208,7 +208,9 @@ class RunExecutor:
         else:
             output = self.run_attempts(step, handler, scope, steps_data, stored)
         if isinstance(output, StepResult):
-            next_ids = output.next if output.next is not None else handler.next_steps(step, None)
+            next_ids = (
+                output.next if output.next is not None else handler.next_steps(step, output.output)
+            )
             output = output.output
         else:
             next_ids = handler.next_steps(step, output)

@@ -155,6 +155,22 @@ def test_a_filter_that_fails_ends_its_branch_but_the_run_completes(workspace):
     assert Task.objects.count() == 0
 
 
+def test_a_filter_that_passes_goes_on_to_its_next_step(workspace):
+    raw = graph(
+        step(
+            "gate",
+            "filter",
+            {"when": {"all": [{"left": "{{trigger.n}}", "op": "gt", "right": 5}]}},
+            ["make"],
+        ),
+        step("make", "create_record", {"object": "task", "values": {"title": "t"}}),
+    )
+    run = run_workflow(workspace, raw, {"n": 7})
+    assert run.status == RunStatus.COMPLETED
+    assert steps_of(run)[("gate", "")].status == StepRun.Status.SUCCEEDED
+    assert Task.objects.count() == 1
+
+
 def test_parallel_branches_run_and_merge_once_after_both(workspace):
     raw = graph(
         step("a", "create_record", {"object": "task", "values": {"title": "a"}}, ["merge"]),
