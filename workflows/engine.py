@@ -220,18 +220,31 @@ class RunExecutor:
         return next_ids, output
 
     def run_iterator(self, step, handler, scope, steps_data):
-        started = timezone.now()
-        ctx = self.context(step, scope, steps_data, 1, started)
-        try:
-            items = handler.items(ctx)
-        except StepError as error:
-            self.record_failure(step, scope, None, 1, started, error_text(error))
-            raise RunFailed(f"Step '{step['id']}': {error}") from error
+        """The body once per item. The iterator's `on_error` covers its own failure (items
+        that are not a list, too many) and, with `continue`, a body that failed the run."""
+        on_error = step.get("on_error") or {}
+        retries = int(on_error.get("retry", 0) or 0)
+        started, attempt = timezone.now(), 1
+        while True:
+            ctx = self.context(step, scope, steps_data, attempt, started)
+            try:
+                items = handler.items(ctx)
+                break
+            except StepError as error:
+                if attempt <= retries and not isinstance(error, LimitExceeded):
+                    attempt += 1
+                    continue
+                return self.iterator_failed(step, scope, attempt, started, error_text(error))
         results = []
-        for index, item in enumerate(items):
-            inner = ChainMap({step["id"]: {"item": item, "index": index}}, steps_data)
-            child_scope = f"{scope}.{index}" if scope else str(index)
-            results.append(self.run_scope(step["id"], child_scope, inner))
+        try:
+            for index, item in enumerate(items):
+                inner = ChainMap({step["id"]: {"item": item, "index": index}}, steps_data)
+                child_scope = f"{scope}.{index}" if scope else str(index)
+                results.append(self.run_scope(step["id"], child_scope, inner))
+        except RunFailed as failed:
+            if not on_error.get("continue"):
+                raise
+            return self.iterator_failed(step, scope, attempt, started, str(failed))
         output = {"count": len(items), "results": results}
         self.record(
             step,
@@ -239,11 +252,22 @@ class RunExecutor:
             StepRun.Status.SUCCEEDED,
             {"items": len(items)},
             output,
-            attempts=1,
+            attempts=attempt,
             started_at=started,
             buffered=True,
         )
         return output
+
+    def iterator_failed(self, step, scope, attempt, started, message):
+        if not (step.get("on_error") or {}).get("continue"):
+            self.record_failure(step, scope, None, attempt, started, message)
+            raise RunFailed(f"Step '{step['id']}': {message}")
+        output = {"error": message}
+        self.record(
+            step, scope, StepRun.Status.FAILED, None, output,
+            attempts=attempt, started_at=started, error=message,
+        )  # fmt: skip
+        return StepResult(output, next=list(step.get("next") or []))
 
     def run_attempts(self, step, handler: StepHandler, scope, steps_data, stored):
         on_error = step.get("on_error") or {}

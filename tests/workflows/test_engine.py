@@ -294,6 +294,33 @@ def test_an_iterator_over_too_many_items_fails_clearly(workspace):
     assert "at most 10,000 items" in run.error
 
 
+def loop_then_task(items_template, body):
+    return graph(
+        step("each", "iterator", {"items": items_template, "loop": [body["id"]]}, ["after"],
+             on_error={"continue": True}),
+        body,
+        step("after", "create_record", {"object": "task", "values": {
+            "title": "{{steps.each.error}}"}}),
+    )  # fmt: skip
+
+
+def test_an_iterator_that_cannot_read_its_items_continues_on_error(workspace):
+    gate = step("gate", "filter", {"when": {"all": [{"left": 1, "op": "eq", "right": 1}]}})
+    run = run_workflow(workspace, loop_then_task("{{trigger.items}}", gate), {"items": "x"})
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert steps_of(run)[("each", "")].status == "failed"
+    assert Task.objects.get().title == "items must be a list, got str."
+
+
+def test_an_iterator_whose_body_fails_continues_on_error(workspace):
+    bad = step("bad", "update_record", {"object": "task", "id": "{{steps.each.item}}",
+                                        "values": {"title": "x"}})  # fmt: skip
+    run = run_workflow(workspace, loop_then_task("{{trigger.items}}", bad), {"items": ["nope"]})
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert steps_of(run)[("each", "")].status == "failed"
+    assert "Step 'bad' failed" in Task.objects.get().title
+
+
 def test_an_iterator_of_ten_thousand_items_fits_under_the_step_cap(workspace):
     raw = graph(
         step("each", "iterator", {"items": "{{trigger.items}}", "loop": ["gate"]}),
