@@ -30,6 +30,7 @@ from . import runtime
 from .graph import Graph
 from .live import events
 from .models import RunStatus, StepRun, WorkflowRun
+from .sealed import seal, unseal
 from .secrets.masking import WorkspaceSecretValues, masking_logs
 from .steps import get_handler
 from .steps.base import (
@@ -474,9 +475,12 @@ class RunExecutor:
 
     def load_stored_steps(self) -> None:
         rows = StepRun.objects.filter(run=self.run).values_list(
-            "pk", "step_id", "scope", "status", "output", "attempts", "started_at", "sequence"
-        )
-        for pk, step_id, scope, status, output, attempts, started_at, sequence in rows:
+            "pk", "step_id", "scope", "status", "output", "attempts", "started_at", "sequence",
+            "sealed_output",
+        )  # fmt: skip
+        for pk, step_id, scope, status, output, attempts, started_at, sequence, sealed in rows:
+            if sealed:  # the real values, where `output` shows ***
+                output = unseal(sealed, fallback=output)
             self.stored[(step_id, scope)] = StoredStep(
                 pk, status, output, attempts, started_at, sequence
             )
@@ -501,10 +505,12 @@ class RunExecutor:
         key = (step["id"], scope)
         existing = self.stored.get(key)
         now = timezone.now()
+        masked_output = mask(output, self.secret_values)
         values = {
             "status": status,
             "input": mask(step_input, self.secret_values),
-            "output": mask(output, self.secret_values),
+            "output": masked_output,
+            "sealed_output": seal(output) if masked_output != output else "",
             "error": mask(error, self.secret_values) if error else "",
             "attempts": attempts,
             "started_at": started_at,

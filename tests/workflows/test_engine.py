@@ -1,7 +1,10 @@
 """The executor: every record and flow step, branches, merges, loops, errors, limits."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import OperationalError
+from django.utils import timezone
 
 from crm.models import Person, Task
 from workflows import queue, services, worker
@@ -560,3 +563,33 @@ def test_a_template_that_finds_nothing_writes_empty_text(workspace):
     run = run_workflow(workspace, raw, {"name": "Ada"})
     assert run.status == RunStatus.COMPLETED, run.error
     assert Person.objects.get().job_title == ""
+
+
+def test_a_run_resumed_after_a_delay_reads_the_real_value_where_the_stored_output_shows_stars(
+    workspace,
+):
+    from workflows.secrets import create_secret
+
+    create_secret(workspace, "CODE", "s3cr3t-value")
+    raw = graph(
+        step("make", "create_record", {"object": "task", "values": {"title": "{{secrets.CODE}}"}},
+             ["wait"]),
+        step("wait", "delay", {"duration": {"amount": 1, "unit": "hours"}}, ["copy"]),
+        step("copy", "create_record", {"object": "task", "values": {
+            "title": "copy of {{steps.make.record.title}}"}}),
+    )  # fmt: skip
+    run = run_workflow(workspace, raw)
+    assert run.status == RunStatus.WAITING
+    stored = steps_of(run)[("make", "")]
+    assert stored.output["record"]["title"] == "***"
+    assert "s3cr3t" not in stored.sealed_output  # encrypted at rest
+
+    an_hour_ago = timezone.now() - timedelta(hours=1)  # the delay is over
+    run.steps.filter(step_id="wait").update(started_at=an_hour_ago)
+    WorkflowRun.objects.filter(pk=run.pk).update(resume_at=an_hour_ago)
+    queue.resume_due_runs()
+    run.refresh_from_db()
+
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert Task.objects.filter(title="copy of s3cr3t-value").exists()
+    assert steps_of(run)[("copy", "")].output["record"]["title"] == "copy of ***"
