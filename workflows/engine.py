@@ -26,6 +26,8 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from crm.activity import acting_as
+
 from . import runtime
 from .graph import Graph
 from .live import events
@@ -688,7 +690,7 @@ def cancel_pending_forms(run: WorkflowRun) -> None:
 def execute_claimed_run(run_id, owner: str) -> str:
     """Executes a run this worker has claimed (status `running`, lease held by `owner`)."""
     run = (
-        WorkflowRun.objects.select_related("version", "workspace")
+        WorkflowRun.objects.select_related("version", "workspace", "workflow")
         .filter(pk=run_id, status=RunStatus.RUNNING, lease_owner=owner)
         .first()
     )
@@ -698,7 +700,8 @@ def execute_claimed_run(run_id, owner: str) -> str:
         return RunExecutor(run, owner).finish(RunStatus.CANCELLED, "Cancelled.")
     executor = RunExecutor(run, owner)
     try:
-        with masking_logs(executor.secret_values):
+        # Record timelines name the workflow as who made the run's writes.
+        with masking_logs(executor.secret_values), acting_as(f"workflow: {run.workflow.name}"):
             return executor.execute()
     except TRANSIENT_DB_ERRORS:
         logger.warning("Run %s: database error, released to the queue", run_id, exc_info=True)
