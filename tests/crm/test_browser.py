@@ -111,3 +111,19 @@ def test_a_person_with_a_bad_email_shows_the_error_next_to_the_field(browser, li
     expect(page.locator("input[name=first_name]")).to_have_value("Ada")
     assert not Person.objects.exists()
     page.screenshot(path=str(SCREENS / "person_form_error.png"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_no_page_of_the_navigation_scrolls_sideways(browser, live_server):
+    page = logged_in_page(browser, live_server)
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.context.add_cookies(page.context.cookies())
+    phone.goto(f"{live_server.url}/")
+    links = phone.eval_on_selector_all(
+        "nav[aria-label=Main] a[href^='/']", "links => links.map(link => link.pathname)"
+    )
+    assert len(links) >= 12
+    for path in [*links, "/opportunities/board/", "/workflows/new/"]:
+        phone.goto(f"{live_server.url}{path}")
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
