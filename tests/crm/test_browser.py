@@ -11,7 +11,7 @@ if not CHROMIUM.exists():
     pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from crm.models import Company, Note, Person  # noqa: E402
+from crm.models import Company, Note, Opportunity, Person  # noqa: E402
 from tests.conftest import make_user, make_workspace  # noqa: E402
 
 SCREENS = Path("/tmp/screens")
@@ -116,6 +116,9 @@ def test_a_person_with_a_bad_email_shows_the_error_next_to_the_field(browser, li
 @pytest.mark.django_db(transaction=True)
 def test_on_a_phone_no_page_of_the_navigation_scrolls_sideways(browser, live_server):
     page = logged_in_page(browser, live_server)
+    workspace = Company.objects.first().workspace
+    for stage in ("new", "qualified", "proposal", "won", "lost"):  # cards in every column
+        Opportunity.objects.create(workspace=workspace, name=f"Deal {stage}", stage=stage)
     phone = browser.new_page(viewport={"width": 390, "height": 844})
     phone.context.add_cookies(page.context.cookies())
     phone.goto(f"{live_server.url}/")
