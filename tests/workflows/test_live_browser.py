@@ -1,0 +1,125 @@
+"""The forms inbox and the run view live in a real browser against a real daphne (SPEC
+section 8; issue 13 "must show" 2): a form a worker creates appears without a reload, filling
+it in the page makes it disappear, and the open run view shows the run complete."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("needs Debian's chromium", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+from crm.models import Role  # noqa: E402
+from tests.conftest import make_user, make_workspace  # noqa: E402
+from workflows.models import WorkflowRun  # noqa: E402
+
+from .helpers import graph, published, step  # noqa: E402
+from .test_live_sockets import ROOT, worker_env  # noqa: E402
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PORT = int(os.environ.get("LIVE_TEST_PORT", "8181"))
+PASSWORD = "browser-pw"
+
+
+@pytest.fixture
+def daphne():
+    env = worker_env()
+    env.pop("WORKFLOW_RUN_INLINE", None)
+    env["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(PORT), "crm.asgi:application"],
+        cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", PORT), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{PORT}"
+    os.killpg(server.pid, 15)
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
+        )
+        yield browser
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def run_in_worker(workflow_id) -> str:
+    env = worker_env()
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "tests/workflows/live_worker.py"), "run", str(workflow_id)],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return out.stdout.split()[0]
+
+
+def test_a_form_appears_live_is_filled_in_the_page_and_the_run_view_shows_it_complete(
+    daphne, browser
+):
+    workspace = make_workspace("acme")
+    make_user("ada@example.com", workspace, Role.MEMBER, password=PASSWORD)
+    fields = [{"name": "budget", "label": "Budget", "type": "number", "required": True}]
+    ask = step("ask", "form", {"title": "Budget for Acme", "fields": fields}, next=["done"])
+    done = step("done", "filter", {"when": {"all": []}})
+    workflow = published(workspace, graph(ask, done))
+
+    context = browser.new_context()
+    inbox = context.new_page()
+    inbox.goto(f"{daphne}/accounts/login/")
+    inbox.fill("input[name=username]", "ada@example.com")
+    inbox.fill("input[name=password]", PASSWORD)
+    inbox.click("button[type=submit]")
+    inbox.goto(f"{daphne}/forms/")
+    inbox.wait_for_selector("body[data-live-ready]")
+    assert inbox.locator("form[data-form-id]").count() == 0
+
+    run_id = run_in_worker(workflow.pk)
+    card = inbox.locator("form[data-form-id]")
+    card.wait_for(timeout=5000)  # no reload: the socket brought it
+    assert "Budget for Acme" in card.inner_text()
+    assert inbox.locator("[data-bell-count]").inner_text() == "1"
+
+    run_view = context.new_page()
+    run_view.goto(f"{daphne}/runs/{run_id}/")
+    run_view.wait_for_selector("body[data-live-ready]")
+    assert (
+        run_view.locator('[data-step-id="ask"][data-status]').first.get_attribute("data-status")
+        == "waiting"
+    )
+
+    card.locator("input[name=budget]").fill("5000")
+    card.locator("button[type=submit]").click()
+    inbox.locator("form[data-form-id]").wait_for(state="detached", timeout=5000)
+    assert inbox.locator("[data-bell-count]").is_hidden()
+
+    # The submission queued the run again; a worker process (django-q2's task, here called
+    # directly) runs it on, and its events reach the open run view.
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "from workflows import worker; from workflows.live import events; "
+         "print(worker.drain()); events.publisher().flush()"],
+        cwd=ROOT, env={**worker_env(), "WORKFLOW_RUN_INLINE": ""}, check=True,
+        capture_output=True, text=True,
+    )  # fmt: skip
+    run_view.locator('[data-step-id="done"][data-status="succeeded"]').first.wait_for(timeout=5000)
+    assert WorkflowRun.objects.get(pk=run_id).status == "completed"
