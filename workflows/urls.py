@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from . import views, webhooks
+from . import intake_views, views, webhooks
 from .builder import views as builder_views
 from .secrets import views as secret_views
 
@@ -37,5 +37,6 @@ urlpatterns = [
     path("forms/<uuid:pk>/card/", views.form_card, name="form-card"),
     path("settings/secrets/", secret_views.secrets_settings, name="secrets-settings"),
     # Under daphne crm/asgi.py answers these before Django (workflows/webhooks.py).
+    path("f/<str:token>/", intake_views.intake_form, name="intake-form"),
     re_path(r"^webhooks/(?P<token>[^/]+)/?$", webhooks.webhook, name="webhook"),
 ]
