@@ -21,8 +21,9 @@
     return holder.content.firstElementChild;
   }
 
-  function fetchHtml(url) {
-    return fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+  function fetchHtml(url, whole) {
+    const headers = whole ? {} : { "HX-Request": "true" };
+    return fetch(url, { headers, credentials: "same-origin" })
       .then((r) => (r.ok ? r.text() : null));
   }
 
@@ -284,7 +285,7 @@
   function refreshRecord() {
     clearTimeout(recordTimer);
     recordTimer = setTimeout(() => {
-      fetchHtml(recordRuns.dataset.recordRuns).then((html) => {
+      fetchHtml(recordRuns.dataset.recordRuns, true).then((html) => {
         if (html === null) return;
         const holder = document.createElement("template");
         holder.innerHTML = html;

@@ -64,13 +64,45 @@ def browser():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
-def run_in_worker(workflow_id) -> str:
+def run_in_worker(workflow_id, *record_id) -> str:
     env = worker_env()
+    script = str(ROOT / "tests/workflows/live_worker.py")
     out = subprocess.run(
-        [sys.executable, str(ROOT / "tests/workflows/live_worker.py"), "run", str(workflow_id)],
+        [sys.executable, script, "run", str(workflow_id), *map(str, record_id)],
         cwd=ROOT, env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     return out.stdout.split()[0]
+
+
+def log_in(browser, base_url):
+    page = browser.new_context().new_page()
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", "ada@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+    return page
+
+
+def test_a_run_on_a_record_and_the_task_it_creates_appear_on_the_open_record_page(daphne, browser):
+    from .helpers import person
+
+    workspace = make_workspace("acme")
+    make_user("ada@example.com", workspace, Role.MEMBER, password=PASSWORD)
+    grace = person(workspace, first_name="Grace")
+    values = {"title": "Call Grace back", "person": "{{trigger.record.id}}"}
+    make_task = step("make", "create_record", {"object": "task", "values": values})
+    manual = {"type": "manual", "settings": {"object": "person"}}
+    workflow = published(workspace, graph(make_task, trigger=manual), name="Follow up")
+
+    page = log_in(browser, daphne)
+    page.goto(f"{daphne}/people/{grace.pk}/")
+    page.wait_for_selector("body[data-live-ready]")
+    run_id = run_in_worker(workflow.pk, grace.pk)
+    row = page.locator(f'#record-runs [data-run-id="{run_id}"]')
+    row.wait_for(timeout=5000)
+    page.locator("#record-runs .badge-run-completed").wait_for(timeout=5000)
+    page.locator("#record-tasks", has_text="Call Grace back").wait_for(timeout=5000)
 
 
 def test_a_form_appears_live_is_filled_in_the_page_and_the_run_view_shows_it_complete(
