@@ -33,10 +33,11 @@ def daphne():
     env = worker_env()
     env.pop("WORKFLOW_RUN_INLINE", None)
     env["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
+    env["DEBUG"] = "1"  # static files from the sources, no collectstatic for a test
     server = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(PORT), "crm.asgi:application"],
         cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=open(Path(os.environ.get("TMPDIR", "/tmp")) / f"daphne-{PORT}.log", "w"),
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -139,6 +140,10 @@ def test_a_form_appears_live_is_filled_in_the_page_and_the_run_view_shows_it_com
         == "waiting"
     )
 
+    # Only the attribute changes: the canvas cards stay the same elements.
+    run_view.evaluate(
+        "document.querySelectorAll('[data-canvas-stage] [data-step-id]').forEach((el) => { el.kept = true; })"
+    )
     card.locator("input[name=budget]").fill("5000")
     card.locator("button[type=submit]").click()
     inbox.locator("form[data-form-id]").wait_for(state="detached", timeout=5000)
@@ -153,5 +158,17 @@ def test_a_form_appears_live_is_filled_in_the_page_and_the_run_view_shows_it_com
         cwd=ROOT, env={**worker_env(), "WORKFLOW_RUN_INLINE": ""}, check=True,
         capture_output=True, text=True,
     )  # fmt: skip
-    run_view.locator('[data-step-id="done"][data-status="succeeded"]').first.wait_for(timeout=5000)
+    run_view.locator('[data-step-id="done"][data-status="succeeded"]').first.wait_for(
+        state="attached", timeout=5000
+    )
+    run_view.locator("[data-run-status] .badge-run-completed").wait_for(timeout=5000)
     assert WorkflowRun.objects.get(pk=run_id).status == "completed"
+    assert run_view.evaluate(
+        "Array.from(document.querySelectorAll('[data-canvas-stage] [data-step-id]')).every((el) => el.kept)"
+    )
+    assert (
+        run_view.locator('[data-canvas-stage] [data-step-id="ask"]').first.get_attribute(
+            "data-status"
+        )
+        == "succeeded"
+    )
