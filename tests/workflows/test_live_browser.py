@@ -28,27 +28,39 @@ PORT = int(os.environ.get("LIVE_TEST_PORT", "8181"))
 PASSWORD = "browser-pw"
 
 
-@pytest.fixture
-def daphne():
+def start_daphne(port: int, redis_url: str = "") -> subprocess.Popen:
     env = worker_env()
     env.pop("WORKFLOW_RUN_INLINE", None)
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     env["ALLOWED_HOSTS"] = "127.0.0.1,localhost"
     env["DEBUG"] = "1"  # static files from the sources, no collectstatic for a test
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"daphne-{port}.log", "w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(PORT), "crm.asgi:application"],
-        cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=open(Path(os.environ.get("TMPDIR", "/tmp")) / f"daphne-{PORT}.log", "w"),
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "crm.asgi:application"],
+        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", PORT), timeout=0.2).close()
-            break
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
         except OSError:
             time.sleep(0.2)
-    yield f"http://127.0.0.1:{PORT}"
+    return server
+
+
+def stop_daphne(server: subprocess.Popen) -> None:
     os.killpg(server.pid, 15)
     server.wait(timeout=10)
+
+
+@pytest.fixture
+def daphne():
+    server = start_daphne(PORT)
+    yield f"http://127.0.0.1:{PORT}"
+    stop_daphne(server)
 
 
 @pytest.fixture
@@ -172,3 +184,39 @@ def test_a_form_appears_live_is_filled_in_the_page_and_the_run_view_shows_it_com
         )
         == "succeeded"
     )
+
+
+def test_a_form_a_worker_creates_appears_on_pages_of_two_web_processes_over_redis(browser):
+    from .test_live_sockets import REDIS_URL, session_of
+
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    workspace = make_workspace("acme")
+    ada = make_user("ada@example.com", workspace, Role.MEMBER, password=PASSWORD)
+    fields = [{"name": "budget", "label": "Budget", "type": "number"}]
+    workflow = published(workspace, graph(step("ask", "form", {"title": "Two", "fields": fields})))
+    servers = [start_daphne(port, REDIS_URL) for port in (PORT + 1, PORT + 2)]
+    try:
+        pages = []
+        for port in (PORT + 1, PORT + 2):
+            context = browser.new_context()
+            context.add_cookies(
+                [{"name": "sessionid", "value": session_of(ada), "url": f"http://127.0.0.1:{port}"}]
+            )
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{port}/forms/")
+            page.wait_for_selector("body[data-live-ready]")
+            pages.append(page)
+        env = {**worker_env(), "REDIS_URL": REDIS_URL}
+        subprocess.run(
+            [sys.executable, str(ROOT / "tests/workflows/live_worker.py"), "run", str(workflow.pk)],
+            cwd=ROOT, env=env, check=True, capture_output=True,
+        )  # fmt: skip
+        for page in pages:
+            page.locator("form[data-form-id]", has_text="Two").wait_for(timeout=5000)
+    finally:
+        for server in servers:
+            stop_daphne(server)
