@@ -21,8 +21,9 @@
     return holder.content.firstElementChild;
   }
 
-  function fetchHtml(url) {
-    return fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+  function fetchHtml(url, whole) {
+    const headers = whole ? {} : { "HX-Request": "true" };
+    return fetch(url, { headers, credentials: "same-origin" })
       .then((r) => (r.ok ? r.text() : null));
   }
 
@@ -262,7 +263,31 @@
       const text = waiting.querySelector("span");
       if (text) text.textContent = message.waiting_for;
     }
-    if (message.finished) refreshRun(); // the Cancel and Retry buttons follow the status
+    if (message.finished) refreshRunParts();
+  }
+
+  // A finished run: only its actions (Cancel, Retry), times and error change; the canvas and
+  // the step list stay as they are (their events already came).
+  const RUN_PARTS = [".page-actions", ".run-meta", ".alert-error"];
+  function refreshRunParts() {
+    fetchHtml(location.pathname).then((html) => {
+      if (html === null) return;
+      const holder = document.createElement("template");
+      holder.innerHTML = html;
+      RUN_PARTS.forEach((selector) => {
+        const fresh = holder.content.querySelector(selector);
+        const current = runBox.querySelector(selector);
+        if (fresh && current) current.replaceWith(fresh);
+        else if (current) current.remove();
+        else if (fresh && selector === ".alert-error") {
+          const waiting = runBox.querySelector("[data-waiting-for]");
+          if (waiting) waiting.after(fresh);
+        } else if (fresh && selector === ".page-actions") {
+          const header = runBox.querySelector(".page-header");
+          if (header) header.appendChild(fresh);
+        }
+      });
+    });
   }
 
   // --- a record page: its "Workflow runs" card and what the runs wrote -------------------
@@ -284,7 +309,7 @@
   function refreshRecord() {
     clearTimeout(recordTimer);
     recordTimer = setTimeout(() => {
-      fetchHtml(recordRuns.dataset.recordRuns).then((html) => {
+      fetchHtml(recordRuns.dataset.recordRuns, true).then((html) => {
         if (html === null) return;
         const holder = document.createElement("template");
         holder.innerHTML = html;

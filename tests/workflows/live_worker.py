@@ -1,7 +1,7 @@
 """A worker process for the live tests: runs a workflow's engine (or notifies) in its own
 process, as a django-q2 worker would, then waits until its events left the process.
 
-    python tests/workflows/live_worker.py run <workflow id>
+    python tests/workflows/live_worker.py run <workflow id> [<record id>]
     python tests/workflows/live_worker.py notify <workspace id> <user id> <title>
 """
 
@@ -25,7 +25,8 @@ from workflows.models import Workflow  # noqa: E402
 
 if sys.argv[1] == "run":
     workflow = Workflow.objects.get(pk=sys.argv[2])
-    run = queue.start_run(workflow.active_version, {}, "manual")
+    payload = {"record": {"id": sys.argv[3]}} if len(sys.argv) > 3 else {}
+    run = queue.start_run(workflow.active_version, payload, "manual")
     print(run.pk, flush=True)
 else:
     workspace = Workspace.objects.get(pk=sys.argv[2])

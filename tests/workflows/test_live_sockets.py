@@ -262,3 +262,15 @@ async def test_the_embedded_relay_reads_once_per_period_whatever_the_number_of_s
     per_second = 1 / relay_module.POLL_SECONDS
     assert 1 <= one <= per_second + 1, one
     assert abs(fifty - one) <= 1, (one, fifty)
+
+
+def test_a_step_event_is_a_step_event_whatever_the_steps_type(workspace):
+    from workflows.live import events
+
+    from .factories import make_run
+
+    run = make_run(workspace)
+    _, event = events.step_event(
+        run, {"step_id": "ask", "scope": "", "type": "form", "status": "waiting"}
+    )
+    assert (event["type"], event["step_type"]) == ("step", "form")

@@ -144,6 +144,7 @@ def step_html(event_id: str, event: dict) -> str:
         step = SimpleNamespace(
             **{
                 **event,
+                "type": event.get("step_type", ""),
                 "started_at": parse_datetime(event["started_at"] or "") or None,
                 "finished_at": parse_datetime(event["finished_at"] or "") or None,
             }

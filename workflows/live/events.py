@@ -87,11 +87,14 @@ def iso(value: datetime | None) -> str | None:
 
 def step_event(run, values: dict) -> tuple[str, dict]:
     """A step run was stored or changed: its row as the run view shows it (masked already)."""
+    fields = {k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()}
+    # The step's own `type` (form, filter...) travels as `step_type`: `type` is the event's.
+    fields["step_type"] = fields.pop("type", "")
     return run_group(run.workspace_id, run.pk), {
+        **fields,
         "type": "step",
         "run": str(run.pk),
         "key": f"step:{run.pk}:{values['step_id']}:{values['scope']}",
-        **{k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()},
     }
 
 
