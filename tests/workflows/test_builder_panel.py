@@ -537,10 +537,13 @@ def lead_graph():
     }  # fmt: skip
 
 
-def picker_entries(browser, workflow_id, step_id) -> list[str]:
-    html = browser.get(panel_url(workflow_id, step_id)).content.decode()
-    picker = html[html.index("data-variable-picker") :]
-    return re.findall(r'data-variable="([^"]+)"', picker)
+def variables_url(workflow_id, step_id, query=""):
+    return f"/workflows/{workflow_id}/builder/steps/{step_id}/variables/?q={query}"
+
+
+def picker_entries(browser, workflow_id, step_id, query="") -> list[str]:
+    html = browser.get(variables_url(workflow_id, step_id, query)).content.decode()
+    return re.findall(r'data-variable="([^"]+)"', html)
 
 
 def test_the_variable_picker_offers_the_find_steps_count_after_it(browser, api):
@@ -550,8 +553,17 @@ def test_the_variable_picker_offers_the_find_steps_count_after_it(browser, api):
 
     assert "steps.find.count" in entries
     assert "steps.find.records" in entries and "steps.find.first.email" in entries
-    page = parse_page(browser.get(panel_url(workflow_id, "mail")).content.decode())
+    page = parse_page(browser.get(variables_url(workflow_id, "mail")).content.decode())
     assert "steps.find.count" in page.buttons
+    assert "data-variable-picker" in browser.get(panel_url(workflow_id, "mail")).content.decode()
+
+
+def test_the_picker_search_matches_every_word(browser, api):
+    workflow_id = new_workflow(api, lead_graph())
+
+    entries = picker_entries(browser, workflow_id, "mail", "find+count")
+
+    assert entries == ["steps.find.count"]
 
 
 def test_the_variable_picker_offers_only_what_runs_before(browser, api):
