@@ -77,11 +77,13 @@ def sample_value(setting: Setting, siblings: dict):
     if kind == "json":
         return {"amount": 2, "unit": "days", "list": ["x"]}
     if kind == "form_fields":
-        return [
+        fields = [
             {"name": "budget", "label": "Budget", "type": "number", "required": True},
             {"name": "when", "label": "When", "type": "select", "options": ["soon", "later"]},
             {"name": "who", "label": "Who", "type": "record", "object": "person"},
         ]
+        allowed = setting.choice_values()  # the types this designer offers
+        return [f for f in fields if not allowed or f["type"] in allowed]
     if kind == "branches":
         return [
             {
@@ -638,3 +640,16 @@ def test_a_member_cannot_rotate_the_webhook_secret(api, workspace):
     assert "Rotate secret" not in html
     assert response.status_code in (302, 403)
     assert Workflow.objects.get(pk=workflow_id).webhook_secret == old
+
+
+def test_the_intake_form_designer_offers_no_record_pickers_and_shows_the_public_link(browser, api):
+    graph = {"trigger": {"type": "form_submitted", "settings": {"title": "Contact",
+             "fields": [{"name": "email", "label": "Email", "type": "text"}]}, "next": []},
+             "steps": []}  # fmt: skip
+    workflow_id = new_workflow(api, graph)
+    token = Workflow.objects.get(pk=workflow_id).webhook_token
+
+    html = browser.get(panel_url(workflow_id, "trigger")).content.decode()
+
+    assert '<option value="select"' in html and '<option value="record"' not in html
+    assert f"/f/{token}/" in html

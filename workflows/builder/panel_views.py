@@ -87,6 +87,7 @@ def _render(request, workflow, graph, step_id, step, *, editable, revision, stat
         "revision": revision,
         "can_manage": request.membership.can_manage,
         "webhook_url": request.build_absolute_uri(f"/webhooks/{workflow.webhook_token}/"),
+        "form_url": request.build_absolute_uri(f"/f/{workflow.webhook_token}/"),
         "timezones": _timezones() if _has_kind(panel, "timezone") else (),
         **extra,
     }
