@@ -268,7 +268,8 @@ def _import_parameters(obj: RecordObject) -> list[OpenApiParameter]:
 def _document(viewset: type[RecordViewSet]) -> type[RecordViewSet]:
     obj = viewset.record_object
     tags = [obj.plural]
-    a, plural = f"a {obj.name}", obj.label_plural.lower()
+    a = f"{'an' if obj.name[0] in 'aeiou' else 'a'} {obj.name}"
+    plural = obj.label_plural.lower()
     one = {"tags": tags, "parameters": [OpenApiParameter("id", OpenApiTypes.UUID, "path")]}
     return extend_schema_view(
         list=extend_schema(
@@ -286,7 +287,10 @@ def _document(viewset: type[RecordViewSet]) -> type[RecordViewSet]:
             responses={201: obj.serializer, **error_responses(400, 401, 413, 415)},
         ),
         retrieve=extend_schema(
-            **one, summary=f"Get {a}", responses={200: obj.serializer, **error_responses(401, 404)}
+            **one,
+            summary=f"Get {a}",
+            description="Archived or not.",
+            responses={200: obj.serializer, **error_responses(401, 404)},
         ),
         update=extend_schema(
             **one,
@@ -309,12 +313,15 @@ def _document(viewset: type[RecordViewSet]) -> type[RecordViewSet]:
         archive=extend_schema(
             **one,
             summary=f"Archive {a}",
+            description="A soft delete: lists, search, find steps and record triggers leave it "
+            "out until it is restored. 409 if it is archived already.",
             request=None,
             responses={200: obj.serializer, **error_responses(401, 404, 409)},
         ),
         restore=extend_schema(
             **one,
             summary=f"Restore {a}",
+            description="Brings an archived record back. 409 if it is not archived.",
             request=None,
             responses={200: obj.serializer, **error_responses(401, 404, 409)},
         ),

@@ -454,7 +454,7 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="webhook-secret")
     def webhook_secret(self, request, pk=None):
         workflow = self.get_object()
-        given = WebhookSecretSerializer(data=request.data if isinstance(request.data, dict) else {})
+        given = WebhookSecretSerializer(data=json_object(request))
         given.is_valid(raise_exception=True)
         secret = given.validated_data.get("secret")
         new = set_webhook_secret(workflow, secret)

@@ -204,6 +204,9 @@ class StepRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     input = models.JSONField(null=True, blank=True)
     output = models.JSONField(null=True, blank=True)
+    # The real output when masking changed it, encrypted (workflows/sealed.py): what a
+    # resumed or retried run reads instead of `***`.
+    sealed_output = models.TextField(blank=True, default="", editable=False)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=1)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -14,6 +14,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from crm.api_common import Pagination
 from crm.ids import parse_uuid
 from crm.openapi import error_responses
 from crm.permissions import IsWorkspaceMember, request_workspace
@@ -29,15 +30,19 @@ class IsPerson(IsWorkspaceMember):
         return super().has_permission(request, view) and getattr(request.user, "pk", None)
 
 
-NOTIFICATION_LIST = inline_serializer(
-    "PaginatedNotificationList",
-    {
-        "results": NotificationSerializer(many=True),
-        "next": serializers.URLField(allow_null=True),
-        "count": serializers.IntegerField(),
-        "unread": serializers.IntegerField(help_text="How many of all of them are unread."),
-    },
-)
+class NotificationPagination(Pagination):
+    """The list's page also counts the unread notifications (SPEC section 7)."""
+
+    def get_paginated_response_schema(self, schema):
+        page = super().get_paginated_response_schema(schema)
+        page["properties"]["unread"] = {
+            "type": "integer",
+            "description": "How many of all of them are unread.",
+        }
+        page["required"].append("unread")
+        return page
+
+
 MARKED = inline_serializer(
     "NotificationsMarked",
     {"marked": serializers.IntegerField(), "unread": serializers.IntegerField()},
@@ -50,7 +55,7 @@ ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
         tags=["notifications"],
         summary="List my notifications",
         description="The caller's notifications, newest first, with the `unread` count.",
-        responses={200: NOTIFICATION_LIST, **error_responses(401, 403)},
+        responses={200: NotificationSerializer, **error_responses(401, 403)},
     ),
     read=extend_schema(
         tags=["notifications"],
@@ -69,6 +74,7 @@ ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = NotificationSerializer
     permission_classes = [IsPerson]
+    pagination_class = NotificationPagination
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):

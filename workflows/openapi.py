@@ -57,20 +57,22 @@ def _next_field():
     )
 
 
-OnErrorSerializer = inline_serializer(
-    "OnError",
-    {
-        "retry": serializers.IntegerField(
-            min_value=0, max_value=10, required=False, help_text="Extra attempts (0-10)."
-        ),
-        "backoff_s": serializers.FloatField(
-            min_value=0, required=False, help_text="Seconds between attempts."
-        ),
-        "continue": serializers.BooleanField(
-            required=False, help_text='Go on after the last failure, output `{"error"}`.'
-        ),
-    },
-    required=False,
+class OnErrorSerializer(serializers.Serializer):
+    retry = serializers.IntegerField(
+        min_value=0, max_value=10, required=False, help_text="Extra attempts (0-10)."
+    )
+    backoff_s = serializers.FloatField(
+        min_value=0, required=False, help_text="Seconds between attempts."
+    )
+    # `continue` is a Python keyword: declared below.
+
+    class Meta:
+        ref_name = "OnError"
+        optional_in_response = ("retry", "backoff_s", "continue")  # a graph holds what was set
+
+
+OnErrorSerializer._declared_fields["continue"] = serializers.BooleanField(
+    required=False, help_text='Go on after the last failure, output `{"error"}`.'
 )
 
 
@@ -88,7 +90,7 @@ class StepSerializer(serializers.Serializer):
     type = StepTypeField()
     settings = _settings_field()
     next = _next_field()
-    on_error = OnErrorSerializer
+    on_error = OnErrorSerializer(required=False)
 
     class Meta:
         optional_in_response = ("on_error",)

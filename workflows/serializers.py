@@ -14,11 +14,20 @@ def webhook_path(workflow: Workflow) -> str:
 
 
 class WorkflowSerializer(serializers.ModelSerializer):
-    active_version = serializers.SerializerMethodField()
-    has_draft = serializers.SerializerMethodField()
-    webhook_url = serializers.SerializerMethodField()
-    webhook_secret = serializers.SerializerMethodField()
-    form_url = serializers.SerializerMethodField()
+    active_version = serializers.SerializerMethodField(
+        help_text="The number of the version that runs; null before the first publish."
+    )
+    has_draft = serializers.SerializerMethodField(help_text="Whether a draft is being edited.")
+    webhook_url = serializers.SerializerMethodField(
+        help_text="Where senders POST, when the draft or active trigger is a webhook; else null."
+    )
+    webhook_secret = serializers.SerializerMethodField(
+        help_text="The secret webhook senders sign with; null unless the caller is an owner, "
+        "an admin or an API key."
+    )
+    form_url = serializers.SerializerMethodField(
+        help_text="The public form's URL, when the trigger is `form_submitted`; else null."
+    )
 
     class Meta:
         model = Workflow
@@ -123,7 +132,16 @@ class RunSerializer(serializers.ModelSerializer):
             "finished_at",
             "error",
             "retry_of",
+            "waiting_for",
         ]
+        extra_kwargs = {
+            "waiting_for": {"help_text": "What a `waiting` run waits for (a form, a delay)."},
+            "depth": {
+                "help_text": "1 for a run a person, schedule or webhook started; +1 for "
+                "each run started by another run's writes."
+            },
+            "retry_of": {"help_text": "The failed run this one retries, if any."},
+        }
 
     def get_version(self, run) -> int | None:
         return run.version.number

@@ -358,6 +358,7 @@ def retry_run(run: WorkflowRun, user=None) -> WorkflowRun:
             status=s.status,
             input=s.input,
             output=s.output,
+            sealed_output=s.sealed_output,
             error=s.error,
             attempts=s.attempts,
             started_at=s.started_at,

@@ -119,8 +119,10 @@ def drain(owner: str | None = None, seconds: float | None = DRAIN_SECONDS) -> in
             request_drain()
             asked_for_help = True
         for run_id in claimed:
-            execute_claimed_run(run_id, owner)
+            outcome = execute_claimed_run(run_id, owner)
             done += 1
+            if outcome == "released":
+                return done  # the database is in trouble: the kick of the release resumes
     request_drain()  # time is up and work may remain: hand over to a fresh task
     return done
 

@@ -10,15 +10,18 @@ with no key the document leaves out (`additional_properties` stays empty).
 import importlib
 import io
 import json
+import secrets
 import subprocess
 import sys
 from uuid import UUID
 
 import pytest
 import requests
+from django.test import Client as DjangoClient
 
-from crm.models import ApiKey
-from tests.conftest import make_workspace
+from crm.models import ApiKey, Role
+from tests.conftest import make_user, make_workspace
+from workflows import notifications
 
 from .api_factories import PLURALS, VALID_CSV
 
@@ -510,3 +513,46 @@ def test_errors_parse_into_the_error_model(generated, client, live_server):
     )
     error = parsed(bad, m("Error"), 400)
     assert error.errors and error.errors[0].field
+
+
+def test_templates_and_notifications_with_the_generated_client(
+    generated, client, live_server, workspace
+):
+    m = generated.model
+    templates = parsed(
+        generated.op("templates", "templates_list").sync_detailed(client=client),
+        m("PaginatedTemplateList"),
+    )
+    template = templates.results[0]
+    assert isinstance(template, m("Template")) and template.graph.steps
+    body = m("WorkflowCreateRequest")(template=template.slug)
+    created = parsed(
+        generated.op("workflows", "workflows_create").sync_detailed(client=client, body=body),
+        m("Workflow"),
+        201,
+    )
+    assert created.name == template.name and created.has_draft
+
+    member = make_user("bell@example.com", workspace, role=Role.MEMBER)
+    notifications.notify_users(workspace, [member], "Deal won", "Rocket")
+    session = DjangoClient()
+    session.force_login(member)
+    csrf = secrets.token_hex(16)  # a session's POSTs carry the CSRF cookie and header
+    person = generated.package.Client(
+        base_url=live_server.url,
+        cookies={"sessionid": session.cookies["sessionid"].value, "csrftoken": csrf},
+        headers={"X-CSRFToken": csrf, "Referer": live_server.url + "/"},
+        raise_on_unexpected_status=True,
+    )
+    page = parsed(
+        generated.op("notifications", "notifications_list").sync_detailed(client=person),
+        m("PaginatedNotificationList"),
+    )
+    assert page.unread == 1 and page.results[0].title == "Deal won"
+    read = parsed(
+        generated.op("notifications", "notifications_read_create").sync_detailed(
+            page.results[0].id, client=person
+        ),
+        m("Notification"),
+    )
+    assert read.read is True

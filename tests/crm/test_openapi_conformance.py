@@ -25,6 +25,7 @@ from rest_framework.test import APIClient
 from crm.models import ApiKey, Role
 from tests.conftest import make_user
 from tests.workflows.helpers import graph, step
+from workflows import notifications
 
 from .api_factories import PLURALS, VALID_BODIES, VALID_CSV, make_records
 
@@ -188,6 +189,8 @@ def test_every_operation_answers_as_the_document_says(check, document, workspace
         exercise_records(check, plural, made[plural])
     exercise_workflows(check, workspace, made["people"])
     exercise_secrets(check)
+    exercise_templates(check)
+    exercise_notifications(check, workspace)
 
     check.assert_no_mismatch()
     missing = operations_of(document) - check.seen
@@ -297,6 +300,15 @@ def exercise_workflows(check, workspace, person):
     check.call("post", restore, path={**ids, "number": version["number"]}, expect=200)
     check.call("post", restore, path={**ids, "number": 99}, expect=404)
     check.call("post", wf + "rotate-secret/", path=ids, expect=200)
+    check.call("post", wf + "rotate-token/", path=ids, expect=200)
+    check.call("post", wf + "webhook-secret/", path=ids, body={}, expect=200)
+    check.call(
+        "post", wf + "webhook-secret/", path=ids, body={"secret": "whsec_abcdefgh"}, expect=200
+    )
+    short = {"secret": "short"}
+    check.call(
+        "post", wf + "webhook-secret/", path=ids, body=short, expect=400, valid_request=False
+    )
     check.call("post", wf + "test/", path=ids, body={"payload": {"a": 1}}, expect=202)
     check.call("delete", wf + "draft/", path=ids, expect=204)
     check.call("get", wf + "draft/", path=ids, expect=404)
@@ -355,6 +367,37 @@ def exercise_secrets(check):
     check.call("delete", "/secrets/{id}/", path=by_id, expect=204)
 
 
+def exercise_templates(check):
+    templates = check.call("get", "/templates/", query={"search": "lead"}, expect=200).json()
+    slug = templates["results"][0]["slug"]
+    check.call("get", "/templates/", query={"category": "Sales"}, expect=200)
+    check.call(
+        "post", "/workflows/", body={"name": "From the gallery", "template": slug}, expect=201
+    )
+    check.call("post", "/workflows/", body={"template": "no-such-template"}, expect=400)
+
+
+def exercise_notifications(check, workspace):
+    check.call("get", "/notifications/", expect=403)  # an API key has none of its own
+    person = make_user("bell@example.com", workspace, role=Role.MEMBER)
+    notifications.notify_users(workspace, [person], "Deal won", "Rocket", link="/people/")
+    notifications.notify_users(workspace, [person], "Task due")
+    client = APIClient()
+    client.force_login(person)
+    own = Conformance(
+        check.openapi, client, cookies={"sessionid": client.cookies["sessionid"].value}
+    )
+    listed = own.call("get", "/notifications/", expect=200).json()
+    assert listed["unread"] == 2
+    own.call(
+        "post", "/notifications/{id}/read/", path={"id": listed["results"][0]["id"]}, expect=200
+    )
+    own.call("post", "/notifications/read-all/", expect=200)
+    own.call("post", "/notifications/{id}/read/", path={"id": uuid.uuid4()}, expect=404)
+    check.seen |= own.seen
+    check.mismatches += own.mismatches
+
+
 # --- The requests that must fail, for every operation ----------------------------------------
 
 
@@ -390,7 +433,9 @@ def test_every_operation_without_a_key_answers_401_in_the_error_shape(openapi, d
 def test_every_operation_on_an_unknown_id_answers_404_in_the_error_shape(check, document):
     unknown = {"id": str(uuid.uuid4()), "number": "1"}
     for method, response, template in _sweep(check, document, ids=unknown):
-        if "{id}" in template:
+        if template.startswith("/notifications/"):
+            assert response.status_code == 403  # an API key has no notifications at all
+        elif "{id}" in template:
             assert response.status_code == 404, (method, template, response.content)
     check.assert_no_mismatch()
 
@@ -443,3 +488,48 @@ def test_an_unknown_api_path_answers_the_json_error(openapi, check):
     assert response.status_code == 404
     body = response.json()
     assert body["errors"] == [] and "No API endpoint" in body["detail"]
+
+
+# --- The document itself ---------------------------------------------------------------------
+
+
+def test_request_bodies_are_json_except_the_csv_import(document):
+    for method, path in operations_of(document):
+        content = document["paths"][path][method].get("requestBody", {}).get("content", {})
+        expected = ["multipart/form-data", "text/csv"] if path.endswith("/import/") else []
+        assert sorted(content) in ([], ["application/json"], expected), (method, path)
+
+
+def test_every_operation_has_a_summary_a_listed_tag_and_typed_path_ids(document):
+    listed = {tag["name"] for tag in document["tags"]}
+    for method, path in operations_of(document):
+        operation = document["paths"][path][method]
+        assert operation.get("summary"), (method, path)
+        assert operation["tags"] and set(operation["tags"]) <= listed, (method, path)
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path" and parameter["name"] == "id":
+                secret = path.startswith("/api/v1/secrets/")  # an id or a name
+                assert parameter["schema"] == (
+                    {"type": "string"} if secret else {"type": "string", "format": "uuid"}
+                ), (method, path)
+            if parameter["in"] == "path" and parameter["name"] == "number":
+                assert parameter["schema"]["type"] == "integer"
+
+
+def test_every_error_response_is_the_error_component(document):
+    for method, path in operations_of(document):
+        for code, response in document["paths"][path][method]["responses"].items():
+            if code.startswith("4"):
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, code)
+                assert response["description"], (method, path, code)
+
+
+def test_every_component_is_described_and_the_server_is_named(document):
+    for name, component in document["components"]["schemas"].items():
+        if component.get("type") == "object":
+            assert component.get("description"), name
+    for name in ("Graph", "Version", "ValidationResult", "RunIds", "Form", "FormSubmission"):
+        assert name in document["components"]["schemas"]
+    assert {"SecretWriteRequest", "Secret"} <= set(document["components"]["schemas"])
+    assert document["servers"] == [{"url": "http://testserver", "description": "This server"}]

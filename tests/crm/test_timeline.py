@@ -103,3 +103,21 @@ def test_an_owner_change_shows_people_by_name():
     [entry] = activity.timeline(workspace, company)
     assert entry.changes == [("Owner", "—", "Grace Hopper")]
     assert entry.actor == "workflow: Assign owners"
+
+
+def test_a_workflow_step_appears_on_the_timeline_under_the_workflows_name():
+    from tests.workflows.helpers import graph, published, step
+    from workflows import queue
+
+    workspace = make_workspace()
+    person = make_person(workspace, job_title="Engineer")
+    values = {"object": "person", "id": str(person.pk), "values": {"job_title": "CTO"}}
+    workflow = published(workspace, graph(step("promote", "update_record", values)), "Promote")
+    run = queue.start_run(workflow.active_version, {}, "manual")
+    run.refresh_from_db()
+    assert run.status == "completed", run.error
+
+    entries = activity.timeline(workspace, person)
+    changed = [entry for entry in entries if entry.kind == "updated"]
+    assert changed[0].changes == [("Job title", "Engineer", "CTO")]
+    assert changed[0].actor == "workflow: Promote"

@@ -56,8 +56,9 @@ def test_build_a_workflow_by_clicks_delete_a_step_and_undo(browser, live_server)
     page, workspace = login(browser, live_server)
     expect = sync_api.expect
     page.goto(f"{live_server.url}/workflows/")
-    page.get_by_label("Name of a new workflow").fill("Lead capture")
-    page.get_by_role("button", name="New workflow").click()
+    page.get_by_role("link", name="New workflow").click()
+    page.get_by_label("Name", exact=True).fill("Lead capture")
+    page.get_by_role("button", name="Create", exact=True).click()
     expect(page.locator("h1")).to_have_text("Lead capture")
 
     page.get_by_role("button", name="Choose a trigger", exact=True).click()
@@ -208,3 +209,19 @@ def test_a_hundred_step_canvas_is_drawn_and_usable_quickly(browser, live_server)
     print(f"100-step canvas drawn and usable after {usable_ms:.0f} ms")
     assert page.locator("[data-step-id]").count() == 101
     assert usable_ms < 3000  # goal 1 s; slack for a shared test machine
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_panel_save_redraws_the_canvas_and_the_next_edit_is_not_stale(browser, live_server):  # noqa: F811
+    page, workspace = login(browser, live_server)
+    expect = sync_api.expect
+    workflow = services.create_workflow(workspace, "W", graph=SHOWCASE)
+    page.goto(f"{live_server.url}/workflows/{workflow.pk}/")
+    page.get_by_role("button", name="Tell sales", exact=True).click()
+    panel = page.locator("#builder-panel")
+    panel.locator("input[name=name]").fill("Tell the team")
+    panel.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("button", name="Tell the team", exact=True)).to_be_visible()
+    add(page, "Add step after Trigger", "Delay")
+    expect(page.get_by_role("button", name="Delay", exact=True)).to_be_visible()
+    expect(page.locator("#builder-message")).to_be_hidden()

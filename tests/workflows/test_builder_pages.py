@@ -245,3 +245,15 @@ def test_the_test_dialog_is_prefilled_for_the_trigger(browser, workspace):
     workflow = services.create_workflow(workspace, "W", graph=raw)
     html = browser.get(f"/workflows/{workflow.pk}/").content.decode()
     assert "&quot;email&quot;: &quot;&quot;" in html and "&quot;age&quot;: 1" in html
+
+
+def test_changing_the_trigger_type_keeps_the_steps_and_takes_the_new_defaults(browser, workspace):
+    workflow = services.create_workflow(workspace, "W", graph=BRANCHING)
+    page = browser.get(f"/workflows/{workflow.pk}/").content.decode()
+    assert "Change trigger" in page
+    browser.post(
+        f"/workflows/{workflow.pk}/builder/trigger/", {"type": "schedule"}, HTTP_HX_REQUEST="true"
+    )
+    trigger = workflow.draft.graph["trigger"]
+    assert trigger["type"] == "schedule" and trigger["next"] == ["known"]
+    assert trigger["settings"].get("timezone") == "UTC"

@@ -13,11 +13,15 @@ from django.utils import timezone
 from crm.models import Task
 from workflows import engine, forms, queue, services, tasks, worker
 from workflows.models import FormRequest, RunStatus, StepRun, WorkflowRun
+from workflows.steps import REGISTRY, register
+from workflows.steps.base import StepHandler
 
 from .helpers import graph, published, step
 from .http_peer import Peer
+from .test_step_email import smtp as real_smtp_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
+smtp = real_smtp_server  # aiosmtpd on 127.0.0.1, as in the email step tests
 
 
 @pytest.fixture(autouse=True)
@@ -181,3 +185,96 @@ def test_a_form_submitted_before_its_run_parked_resumes_the_run(workspace, monke
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED, (run.status, run.waiting_for)
     assert list(Task.objects.values_list("title", flat=True)) == ["42"]
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL inside a step: nothing of the executor runs after it."""
+
+
+class KillsItsWorker(StepHandler):
+    type = "kills_its_worker"
+    slow = True
+    calls = 0
+
+    def execute(self, ctx):
+        KillsItsWorker.calls += 1
+        raise WorkerKilled()
+
+
+@pytest.fixture
+def killer():
+    KillsItsWorker.calls = 0
+    register(KillsItsWorker)
+    yield KillsItsWorker
+    REGISTRY.pop(KillsItsWorker.type)
+
+
+def die_and_recover(run, owner):
+    """A worker claims the run and dies in it; its lease expires and the run is recovered."""
+    assert worker.claim(owner) == [run.pk]
+    with pytest.raises(WorkerKilled):
+        InThread(engine.execute_claimed_run, run.pk, owner).finish()
+    WorkflowRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now())
+    assert worker.recover_expired_leases() == 1
+
+
+def test_a_step_that_kills_its_worker_three_times_fails_the_run(workspace, killer):
+    workflow = published(workspace, graph(step("boom", "kills_its_worker")))
+    run = queue.start_run(workflow.active_version, {}, "manual")
+    for owner in ("worker-1", "worker-2", "worker-3"):
+        die_and_recover(run, owner)
+
+    assert worker.claim("worker-4") == [run.pk]
+    assert engine.execute_claimed_run(run.pk, "worker-4") == RunStatus.FAILED
+    assert killer.calls == 3
+    run.refresh_from_db()
+    assert "stopped 3 times" in run.error
+
+
+def test_after_a_crash_during_the_smtp_hand_off_the_email_is_not_sent_again(
+    workspace, smtp, monkeypatch
+):
+    from workflows.steps import email
+
+    def sent_then_killed(row, content):
+        email.build_message(content, row.message_id).send()  # SMTP has it; the row still
+        raise WorkerKilled()  # says `pending` when the worker dies
+
+    raw = graph(step("mail", "send_email", {"to": "ada@example.com", "subject": "Hi"}))
+    workflow = published(workspace, raw)
+    run = queue.start_run(workflow.active_version, {}, "manual")
+    with monkeypatch.context() as patch:
+        patch.setattr(email, "deliver", sent_then_killed)
+        die_and_recover(run, "worker-1")
+
+    InThread(drain).finish()
+
+    run.refresh_from_db()
+    assert len(smtp.messages) == 1
+    assert run.status == RunStatus.FAILED
+    assert "delivery unknown: see the outbox" in run.error
+
+
+def test_after_a_crash_once_the_email_was_sent_the_replay_completes_without_sending(
+    workspace, smtp, monkeypatch
+):
+    from workflows.steps import email
+
+    deliver = email.deliver
+
+    def delivered_then_killed(row, content):
+        deliver(row, content)
+        raise WorkerKilled()  # before the step run says `succeeded`
+
+    raw = graph(step("mail", "send_email", {"to": "ada@example.com", "subject": "Hi"}))
+    workflow = published(workspace, raw)
+    run = queue.start_run(workflow.active_version, {}, "manual")
+    with monkeypatch.context() as patch:
+        patch.setattr(email, "deliver", delivered_then_killed)
+        die_and_recover(run, "worker-1")
+
+    InThread(drain).finish()
+
+    run.refresh_from_db()
+    assert len(smtp.messages) == 1
+    assert run.status == RunStatus.COMPLETED, run.error

@@ -146,12 +146,6 @@ def test_the_workflow_api_gives_the_form_url_and_rotating_the_token_moves_it(
     assert client.get(rotated["form_url"].removeprefix("http://testserver")).status_code == 200
 
 
-def test_a_public_form_cannot_pick_records():
-    trigger = intake_trigger(fields=[{"name": "who", "type": "record", "object": "person"}])
-    problems = validate(graph(PASS, trigger=trigger))
-    assert any("cannot pick records" in p.message for p in problems), problems
-
-
 def test_a_form_without_fields_is_a_validation_problem():
     problems = validate(graph(PASS, trigger=intake_trigger(fields=[])))
     assert any("fields is required" in p.message for p in problems), problems

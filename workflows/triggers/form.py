@@ -21,23 +21,13 @@ from ..forms import FormInvalid, clean_values
 from ..models import Workflow, WorkflowRun, WorkflowVersion, new_token
 
 DEFAULT_THANK_YOU = "Thank you! We received your answers."
-PUBLIC_FIELD_TYPES = ("text", "textarea", "number", "date", "select", "boolean")
-
-
 def intake_problems(settings_: dict) -> list[str]:
-    """What the declaration cannot say: the fields as the `form` step checks them, and no
-    record pickers (a public page must not list the workspace's records)."""
+    """What the declaration cannot say: the fields as the `form` step checks them. (A
+    `record` field is a plain id input on the public page: it never lists records.)"""
     from ..steps.form import field_problems
 
     fields = settings_.get("fields")
-    problems = field_problems(fields) if fields not in (None, "", []) else []
-    for index, field in enumerate(fields if isinstance(fields, list) else []):
-        if isinstance(field, dict) and field.get("type") == "record":
-            problems.append(
-                f"fields.{index}.type: a public form cannot pick records; use "
-                f"{', '.join(PUBLIC_FIELD_TYPES)}."
-            )
-    return problems
+    return field_problems(fields) if fields not in (None, "", []) else []
 
 
 @dataclass(frozen=True)
