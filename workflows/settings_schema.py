@@ -68,7 +68,8 @@ class Setting:
 
     - `templates`: the value may contain `{{ path }}` templates (the panel offers
       "Insert variable"; validation then accepts text where a number is declared).
-    - `choices`: allowed values of a `choice` (value, label) pairs, or plain values.
+    - `choices`: allowed values of a `choice` (value, label) pairs, or plain values; for
+      `form_fields`, the field types the form designer offers (all of them when empty).
     - `children`: the settings inside a `group` (e.g. `offset` {amount, unit, direction}).
     - `descending`: a `field` that also takes `-name` (sort from the highest or latest).
     - `show_if`: {"setting": value} — the panel shows this input only when a sibling has that

@@ -25,20 +25,11 @@
     (row || button).after(picker);
     picker.hidden = false;
     const search = picker.querySelector("[data-variable-search]");
-    search.value = "";
-    filter(picker, "");
     search.focus();
-  }
-
-  function filter(picker, query) {
-    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-    let shown = 0;
-    picker.querySelectorAll("[data-variable-item]").forEach((item) => {
-      const match = words.every((word) => item.dataset.search.includes(word));
-      item.hidden = !match;
-      if (match) shown += 1;
-    });
-    picker.querySelector("[data-variable-empty]").hidden = shown > 0;
+    if (!picker.dataset.loaded) {
+      picker.dataset.loaded = "true";
+      window.htmx.trigger(search, "search"); // the entries load from the server (hx-get)
+    }
   }
 
   function insert(path, picker) {
@@ -77,12 +68,6 @@
     });
   });
 
-  document.addEventListener("input", (event) => {
-    if (event.target.matches("[data-variable-search]")) {
-      filter(event.target.closest("[data-variable-picker]"), event.target.value);
-    }
-  });
-
   document.addEventListener("keydown", (event) => {
     const picker = event.target.closest && event.target.closest("[data-variable-picker]");
     if (picker && event.key === "Escape") {
@@ -91,7 +76,7 @@
       closePicker(picker);
     } else if (picker && event.key === "Enter" && event.target.matches("[data-variable-search]")) {
       event.preventDefault();
-      const first = picker.querySelector("[data-variable-item]:not([hidden]) [data-variable]");
+      const first = picker.querySelector("[data-variable]");
       if (first) insert(first.dataset.variable, picker);
     } else if (event.key === "Tab" && event.target.matches("[data-code-editor]") && !event.shiftKey) {
       event.preventDefault(); // two spaces in the code editor; Shift+Tab still leaves it

@@ -77,11 +77,13 @@ def sample_value(setting: Setting, siblings: dict):
     if kind == "json":
         return {"amount": 2, "unit": "days", "list": ["x"]}
     if kind == "form_fields":
-        return [
+        fields = [
             {"name": "budget", "label": "Budget", "type": "number", "required": True},
             {"name": "when", "label": "When", "type": "select", "options": ["soon", "later"]},
             {"name": "who", "label": "Who", "type": "record", "object": "person"},
         ]
+        allowed = setting.choice_values()  # the types this designer offers
+        return [f for f in fields if not allowed or f["type"] in allowed]
     if kind == "branches":
         return [
             {
@@ -537,10 +539,13 @@ def lead_graph():
     }  # fmt: skip
 
 
-def picker_entries(browser, workflow_id, step_id) -> list[str]:
-    html = browser.get(panel_url(workflow_id, step_id)).content.decode()
-    picker = html[html.index("data-variable-picker") :]
-    return re.findall(r'data-variable="([^"]+)"', picker)
+def variables_url(workflow_id, step_id, query=""):
+    return f"/workflows/{workflow_id}/builder/steps/{step_id}/variables/?q={query}"
+
+
+def picker_entries(browser, workflow_id, step_id, query="") -> list[str]:
+    html = browser.get(variables_url(workflow_id, step_id, query)).content.decode()
+    return re.findall(r'data-variable="([^"]+)"', html)
 
 
 def test_the_variable_picker_offers_the_find_steps_count_after_it(browser, api):
@@ -550,8 +555,17 @@ def test_the_variable_picker_offers_the_find_steps_count_after_it(browser, api):
 
     assert "steps.find.count" in entries
     assert "steps.find.records" in entries and "steps.find.first.email" in entries
-    page = parse_page(browser.get(panel_url(workflow_id, "mail")).content.decode())
+    page = parse_page(browser.get(variables_url(workflow_id, "mail")).content.decode())
     assert "steps.find.count" in page.buttons
+    assert "data-variable-picker" in browser.get(panel_url(workflow_id, "mail")).content.decode()
+
+
+def test_the_picker_search_matches_every_word(browser, api):
+    workflow_id = new_workflow(api, lead_graph())
+
+    entries = picker_entries(browser, workflow_id, "mail", "find+count")
+
+    assert entries == ["steps.find.count"]
 
 
 def test_the_variable_picker_offers_only_what_runs_before(browser, api):
@@ -626,3 +640,16 @@ def test_a_member_cannot_rotate_the_webhook_secret(api, workspace):
     assert "Rotate secret" not in html
     assert response.status_code in (302, 403)
     assert Workflow.objects.get(pk=workflow_id).webhook_secret == old
+
+
+def test_the_intake_form_designer_offers_no_record_pickers_and_shows_the_public_link(browser, api):
+    graph = {"trigger": {"type": "form_submitted", "settings": {"title": "Contact",
+             "fields": [{"name": "email", "label": "Email", "type": "text"}]}, "next": []},
+             "steps": []}  # fmt: skip
+    workflow_id = new_workflow(api, graph)
+    token = Workflow.objects.get(pk=workflow_id).webhook_token
+
+    html = browser.get(panel_url(workflow_id, "trigger")).content.decode()
+
+    assert '<option value="select"' in html and '<option value="record"' not in html
+    assert f"/f/{token}/" in html

@@ -2,6 +2,8 @@
 typing only: the variable picker inserts at the cursor, Save stores the draft, the condition
 builder adds rows, a changed object redraws the record editor. Screenshots: /tmp/screens/."""
 
+import re
+
 import pytest
 
 from tests.conftest import make_user, make_workspace
@@ -99,3 +101,18 @@ def test_conditions_are_added_and_saved_and_the_record_editor_follows_the_object
 
     page.locator('select[name="object"]').select_option("company")
     expect(page.locator('select[name="where.all.0.field"] option[value="domain"]')).to_have_count(1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bad_value_is_shown_inline_and_on_its_card_after_save(browser, live_server):  # noqa: F811
+    page, workflow = open_builder(browser, live_server)
+    panel = open_panel(page, "find")
+
+    panel.locator('input[name="limit"]').fill("lots")
+    panel.get_by_role("button", name="Save").click()
+
+    expect(page.locator("#setting-limit-error")).to_have_text("limit must be a number.")
+    card = page.locator('.canvas-card[data-step-id="find"]')
+    expect(card).to_have_attribute("aria-invalid", "true")
+    expect(card).to_have_attribute("title", re.compile("limit must be a number"))
+    page.screenshot(path=str(SCREENS / "panel-inline-error.png"))

@@ -362,7 +362,7 @@ class _InputBuilder:
             for key in ("type", "options", "object"):
                 self.errors.for_path(f"{path}.{key}")
             item.rows.append(row)
-        item.extra["types"] = FIELD_TYPES
+        item.extra["types"] = item.setting.choice_values() or FIELD_TYPES
         item.extra["objects"] = object_choices()
 
 

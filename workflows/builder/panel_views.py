@@ -29,9 +29,10 @@ from . import edits
 from .panel import build_panel, schema_of
 from .panel_actions import apply_action
 from .panel_parse import MISSING, SettingsParser, unflatten
-from .variables import variables_for
+from .variables import matching, variables_for
 
 CHANGED_EVENT = "builder:changed"
+MAX_VARIABLES = 150
 
 
 def _shown_graph(workflow):
@@ -84,9 +85,9 @@ def _render(request, workflow, graph, step_id, step, *, editable, revision, stat
         "panel": panel,
         "editable": editable,
         "revision": revision,
-        "variables": _variables(workflow, graph, step_id),
         "can_manage": request.membership.can_manage,
         "webhook_url": request.build_absolute_uri(f"/webhooks/{workflow.webhook_token}/"),
+        "form_url": request.build_absolute_uri(f"/f/{workflow.webhook_token}/"),
         "timezones": _timezones() if _has_kind(panel, "timezone") else (),
         **extra,
     }
@@ -211,8 +212,22 @@ def rotate_webhook_secret(request, pk):
     )  # fmt: skip
 
 
+@member_required
+def step_variables(request, pk, step_id):
+    """The variable picker's entries for a step, matching every word of `q` (path, type or
+    source), nearest first; loaded when the picker opens, so drawing a panel stays cheap."""
+    workflow = _workflow(request, pk)
+    shown, graph, is_draft = _shown_graph(workflow)
+    if _find_step(graph, step_id) is None:
+        return _refusal(f"This workflow has no step '{step_id}'.", 404)
+    found = matching(_variables(workflow, graph, step_id), request.GET.get("q", ""))
+    context = {"variables": found[:MAX_VARIABLES], "more": max(0, len(found) - MAX_VARIABLES)}
+    return render(request, "workflows/builder/_variable_list.html", context)
+
+
 # Included under workflows/<uuid:pk>/builder/.
 urlpatterns = [
     path("steps/<slug:step_id>/panel/", step_panel, name="builder-step-panel"),
+    path("steps/<slug:step_id>/variables/", step_variables, name="builder-step-variables"),
     path("webhook/secret/", rotate_webhook_secret, name="builder-webhook-secret"),
 ]

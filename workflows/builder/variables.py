@@ -200,7 +200,7 @@ def variables_for(graph: dict, step_id: str, *, last_run=None, secret_names=()) 
     _trigger_variables(collect, parsed.trigger)  # a record trigger's `when` reads them too
     if step_id != "trigger":
         before = parsed.ancestors().get(step_id, set()) if step_id in parsed.steps else set()
-        for ancestor in parsed.steps:  # in the graph's order
+        for ancestor in reversed(list(parsed.steps)):  # nearest first, as a person looks
             if ancestor in before:
                 _step_variables(collect, parsed, step_id, ancestor)
         _run_variables(collect, last_run, before)
@@ -215,3 +215,15 @@ def variables_for(graph: dict, step_id: str, *, last_run=None, secret_names=()) 
     for name in secret_names:
         collect.add(f"secrets.{name}", "secret", "Secrets")
     return list(collect.found.values())
+
+
+def matching(variables: list[Variable], query: str) -> list[Variable]:
+    """The variables whose path, type or source contain every word of `query`."""
+    words = query.lower().split()
+    if not words:
+        return variables
+    return [
+        v
+        for v in variables
+        if all(w in f"{v.path.lower()} {v.type} {v.source.lower()}" for w in words)
+    ]

@@ -309,7 +309,15 @@ register(
         (
             Setting("title", "text", label="Title", required=True),
             Setting("description", "textarea", label="Description"),
-            Setting("fields", "form_fields", label="Fields", required=True),
+            Setting(
+                "fields",
+                "form_fields",
+                label="Fields",
+                required=True,
+                # The field types the designer offers: the form step's but `record` (a
+                # public page must not list records; triggers/form.py PUBLIC_FIELD_TYPES).
+                choices=("text", "textarea", "number", "date", "select", "boolean"),
+            ),
             Setting("submit_label", "text", label="Button label", default="Submit"),
             Setting(
                 "thank_you",
