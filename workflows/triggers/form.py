@@ -21,6 +21,8 @@ from ..forms import FormInvalid, clean_values
 from ..models import Workflow, WorkflowRun, WorkflowVersion, new_token
 
 DEFAULT_THANK_YOU = "Thank you! We received your answers."
+
+
 def intake_problems(settings_: dict) -> list[str]:
     """What the declaration cannot say: the fields as the `form` step checks them. (A
     `record` field is a plain id input on the public page: it never lists records.)"""
