@@ -6,8 +6,16 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# DEBUG is off by default, and then the app needs a SECRET_KEY of its own: unless one is set,
+# one is generated for this checkout on first use and kept in data/secret_key (not committed).
+KEY_FILE := data/secret_key
+SECRET_KEY ?= $(shell [ -s $(KEY_FILE) ] || { mkdir -p data && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $(KEY_FILE); }; cat $(KEY_FILE))
+export SECRET_KEY
+# `make run` serves plain HTTP on 127.0.0.1; behind TLS, set HTTPS=1 (README, "Deploy").
+HTTPS ?= 0
+export HTTPS
 
-.PHONY: run web worker test lint format bench vendor migrate seed install clean
+.PHONY: run web worker test lint format bench vendor migrate seed static install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +37,15 @@ migrate: $(STAMP)
 seed: migrate
 	$(PY) manage.py seed_demo
 
+# Hashed, compressed copies of the static files, which WhiteNoise serves (build/static).
+static: $(STAMP)
+	$(PY) manage.py collectstatic --noinput -v 0
+
 # Web server and worker cluster together in the foreground; Ctrl-C stops both.
-run: seed
+run: seed static
 	$(PY) -m crm.supervisor --host $(HOST) --port $(PORT)
 
-web: migrate
+web: migrate static
 	$(PY) -m daphne -b $(HOST) -p $(PORT) crm.asgi:application
 
 worker: migrate

@@ -19,6 +19,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from . import csv_io, records
+from .api_common import Conflict
 from .objects import OBJECTS, RecordObject
 from .openapi import RECORD_DESCRIPTION, error_responses
 from .permissions import request_workspace
@@ -125,7 +126,7 @@ class RecordViewSet(viewsets.ModelViewSet):
         try:
             instance = service(self.get_object())
         except records.RecordStateConflict as conflict:
-            return Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(conflict)) from conflict
         return Response(represent(self.record_object.serializer, instance))
 
     def perform_content_negotiation(self, request, force=False):
@@ -267,7 +268,8 @@ def _import_parameters(obj: RecordObject) -> list[OpenApiParameter]:
 def _document(viewset: type[RecordViewSet]) -> type[RecordViewSet]:
     obj = viewset.record_object
     tags = [obj.plural]
-    a, plural = f"a {obj.name}", obj.label_plural.lower()
+    a = f"{'an' if obj.name[0] in 'aeiou' else 'a'} {obj.name}"
+    plural = obj.label_plural.lower()
     one = {"tags": tags, "parameters": [OpenApiParameter("id", OpenApiTypes.UUID, "path")]}
     return extend_schema_view(
         list=extend_schema(
@@ -285,7 +287,10 @@ def _document(viewset: type[RecordViewSet]) -> type[RecordViewSet]:
             responses={201: obj.serializer, **error_responses(400, 401, 413, 415)},
         ),
         retrieve=extend_schema(
-            **one, summary=f"Get {a}", responses={200: obj.serializer, **error_responses(401, 404)}
+            **one,
+            summary=f"Get {a}",
+            description="Archived or not.",
+            responses={200: obj.serializer, **error_responses(401, 404)},
         ),
         update=extend_schema(
             **one,
@@ -308,12 +313,15 @@ def _document(viewset: type[RecordViewSet]) -> type[RecordViewSet]:
         archive=extend_schema(
             **one,
             summary=f"Archive {a}",
+            description="A soft delete: lists, search, find steps and record triggers leave it "
+            "out until it is restored. 409 if it is archived already.",
             request=None,
             responses={200: obj.serializer, **error_responses(401, 404, 409)},
         ),
         restore=extend_schema(
             **one,
             summary=f"Restore {a}",
+            description="Brings an archived record back. 409 if it is not archived.",
             request=None,
             responses={200: obj.serializer, **error_responses(401, 404, 409)},
         ),

@@ -8,6 +8,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 django_asgi_app = get_asgi_application()
 
+from crm.checks import refuse_to_start_without_secret_key  # noqa: E402
+
+# Daphne runs no system checks: refuse here what `manage.py check` refuses (crm.E001).
+refuse_to_start_without_secret_key()
+
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -3,6 +3,7 @@
 import functools
 import time
 
+from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
@@ -10,6 +11,24 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .models import ApiKey, Workspace, hash_api_key
+
+
+class LoginThrottleBackend(AxesStandaloneBackend):
+    """django-axes' lockout check, first in AUTHENTICATION_BACKENDS. A login from a web request
+    always has a request; a call without one (a shell, `Client.login` in tests) has no address
+    to count failures under and is not throttled, instead of failing as axes would."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def login_name(request, credentials=None) -> str:
+    """The name login throttling counts failures under: the email as the backend matches it
+    (case and spaces aside), so `ADA@example.com ` cannot dodge the count of `ada@example.com`."""
+    source = credentials if credentials is not None else request.POST
+    return (source.get("username") or "").strip().lower()
 
 
 class EmailBackend(ModelBackend):

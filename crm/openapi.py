@@ -80,10 +80,13 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """The `Error` response for each status code, with what that code means here."""
+def error_responses(*codes: int, **meanings: str) -> dict[int, OpenApiResponse]:
+    """The `Error` response for each status code, with what that code means here;
+    `error_responses(409, on_409="...")` says what it means for one operation."""
     return {
-        code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+        code: OpenApiResponse(
+            ErrorSerializer, description=meanings.get(f"on_{code}", ERROR_DESCRIPTIONS[code])
+        )
         for code in codes
     }
 
@@ -118,15 +121,97 @@ def finish_document(result, generator, request, public):
             "description": "This server",
         }
     ]
+    session = result.get("components", {}).get("securitySchemes", {}).get("cookieAuth")
+    if session is not None:
+        session["description"] = (
+            "A logged-in session (the `sessionid` cookie). POST, PUT, PATCH and DELETE with a "
+            "session also send the `csrftoken` cookie's value as `X-CSRFToken` (403 without)."
+        )
     schemas = result.get("components", {}).get("schemas", {})
     for component in schemas.values():
         _tidy_properties(component)
     for obj in OBJECTS.values():
         if obj.model.__name__ in schemas:
             schemas[obj.model.__name__]["description"] = f"A {obj.name}. {RECORD_DESCRIPTION}"
+        for variant in (f"{obj.model.__name__}Request", f"Patched{obj.model.__name__}Request"):
+            if variant in schemas:
+                schemas[variant]["description"] = (
+                    f"The fields of a {obj.name} to write; relations are ids."
+                )
+    for name, component in schemas.items():
+        if name.startswith("Paginated") and name.endswith("List"):
+            component.setdefault(
+                "description", "A page: `results`, the URL of the `next` page or null, `count`."
+            )
+    for name, description in COMPONENT_DESCRIPTIONS.items():
+        for variant in (name, f"{name}Request", f"Patched{name}Request"):
+            if variant in schemas:
+                schemas[variant].setdefault("description", description)
+    _list_every_tag(result)
     if "Error" in schemas:  # field errors also keyed by field, as DRF writes them
         schemas["Error"]["additionalProperties"] = {"type": "array", "items": {"type": "string"}}
     return result
+
+
+COMPONENT_DESCRIPTIONS = {
+    "Workflow": "A workflow: its name, status, versions and webhook (SPEC section 7).",
+    "WorkflowCreate": "A new workflow: a name and, optionally, the first draft's graph.",
+    "WorkflowUpdate": "A workflow's name and description, the only fields changed here.",
+    "Graph": "A workflow's graph (SPEC section 4): the trigger, the steps linked by `next`, and "
+    "their canvas positions.",
+    "Trigger": "What starts a run: its type and settings, and the first steps (`next`).",
+    "Step": "One step: a slug id, its type and settings, the steps after it, and what to do "
+    "when it fails.",
+    "OnError": "Retries and whether the run goes on after a step's last failure.",
+    "Position": "A step's place on the canvas.",
+    "Version": "A published (numbered) version of a workflow, with its frozen graph.",
+    "ValidationResult": "Whether the draft can be published, and every problem if not.",
+    "ValidationProblem": "A problem, with the step (or `trigger`) and setting it is about.",
+    "ManualRun": "Starts a manual workflow: `record_id`, `record_ids` or `payload`.",
+    "TestRun": "Starts a test run of the draft with a sample trigger payload.",
+    "RunIds": "The runs started, to poll at `runs/{id}/`.",
+    "RunId": "The run started, to poll at `runs/{id}/`.",
+    "Run": "A run of a workflow version.",
+    "RunDetail": "A run with its trigger payload and every step it ran, in execution order.",
+    "StepRun": "What one step did in a run: its resolved input, its output, its attempts.",
+    "Form": "A form a run waits for a person to fill.",
+    "FormSubmit": "The values of a form, by field name.",
+    "FormSubmission": "A submitted form and the values it was given.",
+    "Secret": "A named workspace value; only a masked form of the value is ever shown.",
+    "SecretWrite": "A new secret: its name and value.",
+    "SecretValue": "A secret's new value.",
+    "Template": "A gallery template (SPEC section 9): create a workflow from it with "
+    "`{name, template: slug}`.",
+    "Notification": "A message to the caller from a workflow's `notify` step.",
+    "NotificationsMarked": "How many notifications were marked read, and how many are unread.",
+    "WebhookSecret": "A sender-issued webhook secret to set, or nothing for a random one.",
+    "WebhookSecretResult": "The new webhook secret (once) and until when the former one works.",
+    "ImportResult": "What a CSV import did: records created and updated, rows refused.",
+    "ImportRowError": "A refused row, numbered as a spreadsheet numbers it.",
+    "Error": "Every error's shape: a sentence, each problem with its field, and DRF's "
+    "`<field>: [messages]` for field errors.",
+    "ErrorItem": "One problem, with the step and the field it is about, if any.",
+}
+
+
+def _list_every_tag(result) -> None:
+    """Every tag an operation uses is listed, in the order operations first use it."""
+    listed = {tag["name"] for tag in result.setdefault("tags", [])}
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for tag in operation.get("tags", []) if isinstance(operation, dict) else []:
+                if tag not in listed:
+                    listed.add(tag)
+                    obj = next((o for o in OBJECTS.values() if o.plural == tag), None)
+                    described = f"{obj.label_plural} (record object `{obj.name}`)." if obj else ""
+                    # A record object's tag goes with the other record objects'.
+                    at = len(result["tags"])
+                    if obj:
+                        at = next(
+                            (i for i, t in enumerate(result["tags"]) if t["name"] == "workflows"),
+                            at,
+                        )
+                    result["tags"].insert(at, {"name": tag, "description": described})
 
 
 BLANK_KINDS = {"email": "An email address", "uri": "A URL"}

@@ -6,6 +6,7 @@ in-memory channel layer. `DATABASE_URL` and `REDIS_URL` switch to PostgreSQL and
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -22,10 +23,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# Development keeps a fixed key so sessions survive restarts; production must set SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "dev-only-insecure-key-set-SECRET_KEY-in-production-0123456789abcdef"
-)
+# The public development key is for DEBUG only: with DEBUG off, crm.checks refuses to start on
+# it (`manage.py check` fails, and crm.asgi raises), so nobody can forge signed values. `make`
+# generates a key of this checkout's own (data/secret_key) when SECRET_KEY is unset.
+INSECURE_DEVELOPMENT_KEY = "django-insecure-development-only-set-SECRET_KEY-0123456789abcdef"
+SECRET_KEY = os.environ.get("SECRET_KEY") or INSECURE_DEVELOPMENT_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -44,12 +46,15 @@ INSTALLED_APPS = [
     "django_q",
     "channels",
     "django_htmx",
+    "axes",
     "crm",
     "workflows",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files before anything else touches the request (sessions, workspace lookup).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -59,6 +64,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "crm.workspaces.CurrentWorkspaceMiddleware",
     "workflows.runtime.WorkflowDepthMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised during login into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -151,7 +158,8 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Auth -----------------------------------------------------------------------------------
-AUTHENTICATION_BACKENDS = ["crm.auth.EmailBackend"]
+# The throttle first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = ["crm.auth.LoginThrottleBackend", "crm.auth.EmailBackend"]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -163,26 +171,35 @@ AUTH_PASSWORD_VALIDATORS = (
     ]
 )
 
-# --- Security (safe by default; `manage.py check --deploy` is clean with DEBUG off) ----------
+# Login throttling (django-axes, attempts stored in the database so every web process shares
+# them): 5 failures for one email from one address lock that pair out for 15 minutes; a
+# successful login resets the count. Admin and page logins alike.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "crm.auth.login_name"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures only: no row per successful login
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# --- Security -------------------------------------------------------------------------------
+# With DEBUG off the defaults are those of an HTTPS deployment, so `check --deploy` is clean.
+# Plain-HTTP use (`make run` on 127.0.0.1, the tests) sets HTTPS=0; see README "Deploy".
+HTTPS = env_bool("HTTPS", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and env_bool("HTTPS", False))
-SESSION_COOKIE_SECURE = env_bool("HTTPS", False)
-CSRF_COOKIE_SECURE = env_bool("HTTPS", False)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
-# Plain-HTTP local runs (make run) are the documented default; these checks are about HTTPS
-# deployments and are switched on by HTTPS=1.
+# A plain-HTTP run has no HTTPS to insist on: these checks are about HTTPS deployments.
 SILENCED_SYSTEM_CHECKS = (
-    []
-    if env_bool("HTTPS")
-    else [
-        "security.W004",
-        "security.W008",
-        "security.W012",
-        "security.W016",
-    ]
+    [] if HTTPS else ["security.W004", "security.W008", "security.W012", "security.W016"]
 )
 
 # --- I18N / static --------------------------------------------------------------------------
@@ -192,7 +209,19 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# `collectstatic` (run by `make run` and `make web`) writes here, and WhiteNoise serves it.
 STATIC_ROOT = BASE_DIR / "build" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # DEBUG off: compressed copies with hashed names, served with a far-future cache header.
+    # DEBUG on: the source files, found on each request (WhiteNoise's DEBUG defaults), so an
+    # edit shows without collectstatic.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
@@ -258,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "templates", "description": "The workflow template gallery."},
         {"name": "runs", "description": "Workflow runs and their steps."},
         {"name": "forms", "description": "Forms waiting for a person, and their submission."},
+        {"name": "notifications", "description": "Messages of `notify` steps to the caller."},
         {"name": "secrets", "description": "Named workspace values, write-only after saving."},
     ],
     # Swagger UI from the installed drf-spectacular-sidecar package, not from a CDN.

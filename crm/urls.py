@@ -1,7 +1,5 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.staticfiles.views import serve as serve_static
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
@@ -15,10 +13,6 @@ for plural, viewset in VIEWSETS.items():
     router.register(plural, viewset, basename=plural)
 
 urlpatterns = [
-    # Daphne serves no static files, and `make run` must work offline without a separate web
-    # server: the admin's CSS, the vendored front-end packages and Swagger UI (from
-    # drf-spectacular-sidecar) are served from the installed apps by Django itself.
-    re_path(rf"^{settings.STATIC_URL.strip('/')}/(?P<path>.*)$", serve_static, {"insecure": True}),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,7 +1,24 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.test import override_settings
 
 from crm.models import ApiKey, Membership, Role, Workspace
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_from_the_sources(tmp_path_factory):
+    """Pages link the source files and they are served as found, as with DEBUG on, so no test
+    needs `collectstatic` first; tests/crm/test_static_files.py checks the hashed copies."""
+    with override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        STATIC_ROOT=str(tmp_path_factory.mktemp("static")),
+        WHITENOISE_USE_FINDERS=True,
+        WHITENOISE_AUTOREFRESH=True,
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -26,9 +26,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class WorkspaceFixedAdmin(admin.ModelAdmin):
+    """The workspace is chosen when an object is added and never changed: a workflow moved to
+    another workspace would leave its versions, runs and secrets in the old one (and a secret
+    moved would hand its value to another tenant)."""
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + ["workspace"] if obj is not None else fields
+
+
 class VersionInline(admin.TabularInline):
     model = WorkflowVersion
-    fields = ["number", "status", "trigger_type", "published_by", "published_at"]
+    fields = ["number", "status", "trigger_type", "publisher", "published_at"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -51,7 +61,7 @@ def _run_service(modeladmin, request, queryset, action, verb):
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(admin.ModelAdmin):
+class WorkflowAdmin(WorkspaceFixedAdmin):
     list_display = ["name", "workspace", "status", "updated_at"]
     list_filter = ["status", "workspace"]
     search_fields = ["name", "description"]
@@ -77,7 +87,7 @@ class WorkflowAdmin(admin.ModelAdmin):
 
 @admin.register(WorkflowVersion)
 class WorkflowVersionAdmin(ReadOnlyAdmin):
-    list_display = ["workflow", "number", "status", "trigger_type", "published_by", "published_at"]
+    list_display = ["workflow", "number", "status", "trigger_type", "publisher", "published_at"]
     list_filter = ["status", "trigger_type"]
     search_fields = ["workflow__name"]
 
@@ -160,7 +170,7 @@ class SecretForm(forms.ModelForm):
 
 
 @admin.register(Secret)
-class SecretAdmin(admin.ModelAdmin):
+class SecretAdmin(WorkspaceFixedAdmin):
     form = SecretForm
     list_display = ["name", "workspace", "masked", "updated_at"]
     list_filter = ["workspace"]

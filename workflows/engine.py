@@ -23,13 +23,16 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
+
+from crm.activity import acting_as
 
 from . import runtime
 from .graph import Graph
 from .live import events
 from .models import RunStatus, StepRun, WorkflowRun
+from .sealed import seal, unseal
 from .secrets.masking import WorkspaceSecretValues, masking_logs
 from .steps import get_handler
 from .steps.base import (
@@ -45,9 +48,13 @@ from .steps.base import (
 
 logger = logging.getLogger(__name__)
 
-MAX_STEPS_PER_RUN = 1000
+MAX_STEPS_PER_RUN = 100_000
 FLUSH_EVERY_SECONDS = 0.5
 FLUSH_EVERY_ROWS = 500
+# A step found `running` this many times had its worker die under it each time (SPEC 5).
+MAX_INTERRUPTIONS = 3
+# Database errors that say nothing about the run (locked, connection lost): release, go on.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 # Retries with a longer backoff than this park the run instead of holding a worker.
 INLINE_BACKOFF_SECONDS = 2.0
 # Settings a handler reads raw (conditions, code, loop wiring): shown unrendered as input.
@@ -119,7 +126,7 @@ class RunExecutor:
         # Every secret of the workspace, masked in all the run stores and logs (SPEC 4).
         self.secret_values = WorkspaceSecretValues(run.workspace)
         self.last_flush = time.monotonic()
-        self.lease_renewed = time.monotonic()
+        self.cancel_seen = False  # read by every fence: acted on at the next step boundary
 
     # --- the walk ------------------------------------------------------------------------
 
@@ -127,17 +134,20 @@ class RunExecutor:
         self.load_stored_steps()
         self.base_data = self.make_base_data()
         try:
-            self.run_scope(None, "", {})
-        except RunParked as parked:
-            return self.park(parked.resume_at, parked.park)
-        except RunFailed as failed:
-            return self.finish(RunStatus.FAILED, str(failed))
-        except RunCancelled:
-            return self.finish(RunStatus.CANCELLED, "Cancelled.")
+            try:
+                self.run_scope(None, "", {})
+                self.flush()  # fences, and reads a cancel asked during the last step
+                self.raise_if_cancelled()
+            except RunParked as parked:
+                return self.park(parked.resume_at, parked.park)
+            except RunFailed as failed:
+                return self.finish(RunStatus.FAILED, str(failed))
+            except RunCancelled:
+                return self.finish(RunStatus.CANCELLED, "Cancelled.")
+            return self.finish(RunStatus.COMPLETED)
         except LeaseLost:
             logger.warning("Run %s was taken over by another worker", self.run.pk)
             return "lost"
-        return self.finish(RunStatus.COMPLETED)
 
     def run_scope(self, iterator: str | None, scope: str, steps_data) -> object:
         """Runs the steps of one scope (the top level, or one item of a loop body).
@@ -209,21 +219,35 @@ class RunExecutor:
             next_ids = handler.next_steps(step, output)
         steps_data[step_id] = output
         self.maybe_flush()
+        self.raise_if_cancelled()
         return next_ids, output
 
     def run_iterator(self, step, handler, scope, steps_data):
-        started = timezone.now()
-        ctx = self.context(step, scope, steps_data, 1, started)
-        try:
-            items = handler.items(ctx)
-        except StepError as error:
-            self.record_failure(step, scope, None, 1, started, error_text(error))
-            raise RunFailed(f"Step '{step['id']}': {error}") from error
+        """The body once per item. The iterator's `on_error` covers its own failure (items
+        that are not a list, too many) and, with `continue`, a body that failed the run."""
+        on_error = step.get("on_error") or {}
+        retries = int(on_error.get("retry", 0) or 0)
+        started, attempt = timezone.now(), 1
+        while True:
+            ctx = self.context(step, scope, steps_data, attempt, started)
+            try:
+                items = handler.items(ctx)
+                break
+            except StepError as error:
+                if attempt <= retries and not isinstance(error, LimitExceeded):
+                    attempt += 1
+                    continue
+                return self.iterator_failed(step, scope, attempt, started, error_text(error))
         results = []
-        for index, item in enumerate(items):
-            inner = ChainMap({step["id"]: {"item": item, "index": index}}, steps_data)
-            child_scope = f"{scope}.{index}" if scope else str(index)
-            results.append(self.run_scope(step["id"], child_scope, inner))
+        try:
+            for index, item in enumerate(items):
+                inner = ChainMap({step["id"]: {"item": item, "index": index}}, steps_data)
+                child_scope = f"{scope}.{index}" if scope else str(index)
+                results.append(self.run_scope(step["id"], child_scope, inner))
+        except RunFailed as failed:
+            if not on_error.get("continue"):
+                raise
+            return self.iterator_failed(step, scope, attempt, started, str(failed))
         output = {"count": len(items), "results": results}
         self.record(
             step,
@@ -231,23 +255,42 @@ class RunExecutor:
             StepRun.Status.SUCCEEDED,
             {"items": len(items)},
             output,
-            attempts=1,
+            attempts=attempt,
             started_at=started,
             buffered=True,
         )
         return output
+
+    def iterator_failed(self, step, scope, attempt, started, message):
+        if not (step.get("on_error") or {}).get("continue"):
+            self.record_failure(step, scope, None, attempt, started, message)
+            raise RunFailed(f"Step '{step['id']}': {message}")
+        output = {"error": message}
+        self.record(
+            step, scope, StepRun.Status.FAILED, None, output,
+            attempts=attempt, started_at=started, error=message,
+        )  # fmt: skip
+        return StepResult(output, next=list(step.get("next") or []))
 
     def run_attempts(self, step, handler: StepHandler, scope, steps_data, stored):
         on_error = step.get("on_error") or {}
         retries = int(on_error.get("retry", 0) or 0)
         backoff = float(on_error.get("backoff_s", 0) or 0)
         attempt, started = self.attempt_to_run(stored)
+        interrupted = self.interruptions(stored)
+        if interrupted >= MAX_INTERRUPTIONS:
+            message = (
+                f"The worker running this step stopped {interrupted} times while it ran (killed"
+                " or crashed); the run fails instead of trying again."
+            )
+            self.record_failure(step, scope, None, attempt - 1, started, message)
+            raise RunFailed(f"Step '{step['id']}' failed: {message}")
         while True:
             ctx = self.context(step, scope, steps_data, attempt, started)
             step_input = None
             try:
                 step_input = self.display_input(step, ctx)
-                result = self.run_once(step, handler, ctx, scope, step_input)
+                result = self.run_once(step, handler, ctx, scope, step_input, interrupted)
                 return result
             except Park as park:
                 self.record(
@@ -261,7 +304,7 @@ class RunExecutor:
                     finished=False,
                 )
                 raise RunParked(park.resume_at, park) from None
-            except (RunCancelled, LeaseLost, RunParked, RunFailed):
+            except (RunCancelled, LeaseLost, RunParked, RunFailed, *TRANSIENT_DB_ERRORS):
                 raise
             except Exception as error:  # noqa: BLE001 - every step failure is shown on the step
                 message = error_text(error)
@@ -320,7 +363,15 @@ class RunExecutor:
             return stored.attempts, started
         return stored.attempts + 1, started
 
-    def run_once(self, step, handler: StepHandler, ctx: StepContext, scope, step_input):
+    @staticmethod
+    def interruptions(stored: StoredStep | None) -> int:
+        """How many times a worker died while this step ran: its `running` row counts them."""
+        if stored is None or stored.status != StepRun.Status.RUNNING:
+            return 0
+        output = stored.output if isinstance(stored.output, dict) else {}
+        return int(output.get("interrupted", 0) or 0) + 1
+
+    def run_once(self, step, handler, ctx: StepContext, scope, step_input, interrupted=0):
         token = runtime.enter_step(
             runtime.RunningStep(str(self.run.pk), self.run.depth, step["id"])
         )
@@ -331,7 +382,7 @@ class RunExecutor:
                     scope,
                     StepRun.Status.RUNNING,
                     step_input,
-                    None,
+                    {"interrupted": interrupted} if interrupted else None,
                     attempts=ctx.attempt,
                     started_at=ctx.started_at,
                     finished=False,
@@ -349,8 +400,6 @@ class RunExecutor:
                 self.record_result(step, scope, step_input, result, ctx, buffered=not handler.slow)
         finally:
             runtime.leave_step(token)
-        if handler.slow:
-            self.check_cancelled()
         return result
 
     def record_result(self, step, scope, step_input, result, ctx, buffered=False):
@@ -428,9 +477,12 @@ class RunExecutor:
 
     def load_stored_steps(self) -> None:
         rows = StepRun.objects.filter(run=self.run).values_list(
-            "pk", "step_id", "scope", "status", "output", "attempts", "started_at", "sequence"
-        )
-        for pk, step_id, scope, status, output, attempts, started_at, sequence in rows:
+            "pk", "step_id", "scope", "status", "output", "attempts", "started_at", "sequence",
+            "sealed_output",
+        )  # fmt: skip
+        for pk, step_id, scope, status, output, attempts, started_at, sequence, sealed in rows:
+            if sealed:  # the real values, where `output` shows ***
+                output = unseal(sealed, fallback=output)
             self.stored[(step_id, scope)] = StoredStep(
                 pk, status, output, attempts, started_at, sequence
             )
@@ -455,10 +507,12 @@ class RunExecutor:
         key = (step["id"], scope)
         existing = self.stored.get(key)
         now = timezone.now()
+        masked_output = mask(output, self.secret_values)
         values = {
             "status": status,
             "input": mask(step_input, self.secret_values),
-            "output": mask(output, self.secret_values),
+            "output": masked_output,
+            "sealed_output": seal(output) if masked_output != output else "",
             "error": mask(error, self.secret_values) if error else "",
             "attempts": attempts,
             "started_at": started_at,
@@ -471,7 +525,9 @@ class RunExecutor:
              "iteration": int(scope.rsplit(".", 1)[-1]) if scope else None},
         )  # fmt: skip
         if existing is not None and existing.pk is not None:
-            StepRun.objects.filter(pk=existing.pk).update(**values)
+            with transaction.atomic(savepoint=False):
+                self.flush()  # fences this write, and stores buffered rows before it
+                StepRun.objects.filter(pk=existing.pk).update(**values)
             existing.status, existing.output, existing.attempts = status, output, attempts
             self.publish_step(live, buffered=False)
             return
@@ -501,15 +557,15 @@ class RunExecutor:
             events.publish(*live)
 
     def flush(self) -> None:
-        if not self.buffer:
-            events.publish_many(self.buffer_events)
-            self.buffer_events = []
-            return
+        """Stores the buffered step runs in one fenced transaction (every write of the
+        executor goes through here, or is inside a transaction that does)."""
         rows, self.buffer = self.buffer, []
         published, self.buffer_events = self.buffer_events, []
         try:
             with transaction.atomic(savepoint=False):
-                StepRun.objects.bulk_create(rows)
+                self.fence()
+                if rows:
+                    StepRun.objects.bulk_create(rows)
                 events.publish_many(published)
         except IntegrityError as error:
             # Another worker already stored these steps: it owns the run now.
@@ -521,25 +577,44 @@ class RunExecutor:
         self.last_flush = time.monotonic()
 
     def maybe_flush(self) -> None:
+        """Flow steps only buffer; this timer also bounds how long a cancel or a lost lease
+        goes unseen in a run of flow steps (record and slow steps fence at once)."""
         now = time.monotonic()
         if len(self.buffer) >= FLUSH_EVERY_ROWS or now - self.last_flush > FLUSH_EVERY_SECONDS:
             self.flush()
-            self.check_cancelled()
-            self.last_flush = now
-        if now - self.lease_renewed > lease_seconds() / 3:
-            self.renew_lease()
+
+    def fence(self, extra: float = 0) -> None:
+        """Renews our lease inside the current transaction, or raises LeaseLost so that the
+        transaction commits nothing (SPEC 5: a worker that lost its run commits nothing more).
+
+        The same statement reads `cancel_requested` (RETURNING, PostgreSQL and SQLite >= 3.35):
+        seeing a cancel after every record step then costs no extra query (bench: record
+        steps/s).
+        """
+        meta = WorkflowRun._meta
+        expires = timezone.now() + timedelta(seconds=lease_seconds() + extra)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {meta.db_table} SET lease_expires_at = %s"
+                " WHERE id = %s AND lease_owner = %s AND status = %s RETURNING cancel_requested",
+                [
+                    connection.ops.adapt_datetimefield_value(expires),
+                    meta.pk.get_db_prep_value(self.run.pk, connection),
+                    self.owner,
+                    RunStatus.RUNNING,
+                ],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise LeaseLost()
+        self.cancel_seen = self.cancel_seen or bool(row[0])
+        self.last_flush = time.monotonic()
 
     def renew_lease(self, extra: float = 0) -> None:
-        expires = timezone.now() + timedelta(seconds=lease_seconds() + extra)
-        updated = WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
-            lease_expires_at=expires
-        )
-        if not updated:
-            raise LeaseLost()
-        self.lease_renewed = time.monotonic()
+        self.fence(extra)
 
-    def check_cancelled(self) -> None:
-        if WorkflowRun.objects.filter(pk=self.run.pk, cancel_requested=True).exists():
+    def raise_if_cancelled(self) -> None:
+        if self.cancel_seen:
             raise RunCancelled()
 
     def finish(self, status: str, error: str = "") -> str:
@@ -569,27 +644,36 @@ class RunExecutor:
             f"delay until {resume_at:%Y-%m-%d %H:%M:%S} UTC" if resume_at else ""
         )
         with transaction.atomic():
-            self.flush()
-            parked = WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
-                status=RunStatus.WAITING,
-                resume_at=resume_at,
-                lease_owner="",
-                lease_expires_at=None,
-                waiting_for=waiting_for[:400],
-            )
-            # Asked after the run row is taken, so a submission either committed before (seen
-            # here) or waits for this commit and then finds the run `waiting` (review 1.3).
-            if parked and park is not None and park.ready is not None and park.ready():
-                from .queue import resume_run
-
-                resume_run(self.run)
-                status = RunStatus.QUEUED
-            else:
-                status = RunStatus.WAITING
-                events.publish_many(
-                    events.run_events(self.run, status=status, waiting_for=waiting_for)
-                )
+            self.flush()  # the fence: our lease holds, and the run row is ours until commit
+            if not self.cancel_seen:
+                status = self.park_row(resume_at, park, waiting_for)
+        if self.cancel_seen:  # asked while the step ran: no wait, no form left in the inbox
+            return self.finish(RunStatus.CANCELLED, "Cancelled.")
         self.run.status = status
+        if status == RunStatus.WAITING and resume_at is not None:
+            from .queue import schedule_resume
+
+            schedule_resume(resume_at)
+        return RunStatus.WAITING
+
+    def park_row(self, resume_at, park: Park | None, waiting_for: str) -> str:
+        WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
+            status=RunStatus.WAITING,
+            resume_at=resume_at,
+            lease_owner="",
+            lease_expires_at=None,
+            waiting_for=waiting_for[:400],
+        )
+        # Asked after the run row is taken, so a submission either committed before (seen
+        # here) or waits for this commit and then finds the run `waiting` (review 1.3).
+        if park is not None and park.ready is not None and park.ready():
+            from .queue import resume_run
+
+            resume_run(self.run)
+            return RunStatus.QUEUED
+        events.publish_many(
+            events.run_events(self.run, status=RunStatus.WAITING, waiting_for=waiting_for)
+        )
         return RunStatus.WAITING
 
 
@@ -606,7 +690,7 @@ def cancel_pending_forms(run: WorkflowRun) -> None:
 def execute_claimed_run(run_id, owner: str) -> str:
     """Executes a run this worker has claimed (status `running`, lease held by `owner`)."""
     run = (
-        WorkflowRun.objects.select_related("version", "workspace")
+        WorkflowRun.objects.select_related("version", "workspace", "workflow")
         .filter(pk=run_id, status=RunStatus.RUNNING, lease_owner=owner)
         .first()
     )
@@ -616,8 +700,13 @@ def execute_claimed_run(run_id, owner: str) -> str:
         return RunExecutor(run, owner).finish(RunStatus.CANCELLED, "Cancelled.")
     executor = RunExecutor(run, owner)
     try:
-        with masking_logs(executor.secret_values):
+        # Record timelines name the workflow as who made the run's writes.
+        with masking_logs(executor.secret_values), acting_as(f"workflow: {run.workflow.name}"):
             return executor.execute()
+    except TRANSIENT_DB_ERRORS:
+        logger.warning("Run %s: database error, released to the queue", run_id, exc_info=True)
+        release_run(run_id, owner)
+        return "released"
     except Exception as error:  # noqa: BLE001 - the worker must survive any run
         with masking_logs(executor.secret_values):
             logger.exception("Run %s crashed the executor", run_id)
@@ -629,3 +718,19 @@ def execute_claimed_run(run_id, owner: str) -> str:
             lease_expires_at=None,
         )
         return RunStatus.FAILED
+
+
+def release_run(run_id, owner: str) -> None:
+    """Back to the queue after a transient database error; it continues by replay. When the
+    database is still away, the lease expires and recovery does the same."""
+    from .queue import kick
+
+    try:
+        if not connection.in_atomic_block:
+            connection.close()  # a lost connection is reopened by the next query
+        WorkflowRun.objects.filter(pk=run_id, lease_owner=owner).update(
+            status=RunStatus.QUEUED, lease_owner="", lease_expires_at=None
+        )
+        kick()
+    except TRANSIENT_DB_ERRORS:
+        logger.warning("Run %s stays leased until its lease expires", run_id)

@@ -10,8 +10,8 @@ kinds when the document is generated (`add_type_enums`): a new type appears by i
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from .graph import TRIGGER_TYPES
 from .steps import REGISTRY
+from .triggers.kinds import KINDS as TRIGGER_KINDS
 
 STEP_TYPE_ENUM = "StepTypeEnum"
 TRIGGER_TYPE_ENUM = "TriggerTypeEnum"
@@ -41,7 +41,7 @@ def add_type_enums(result, generator, request, public):
     """drf-spectacular postprocessing hook: the enums of step and trigger types."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas[STEP_TYPE_ENUM] = {"type": "string", "enum": sorted(REGISTRY)}
-    schemas[TRIGGER_TYPE_ENUM] = {"type": "string", "enum": list(TRIGGER_TYPES)}
+    schemas[TRIGGER_TYPE_ENUM] = {"type": "string", "enum": list(TRIGGER_KINDS)}
     return result
 
 
@@ -57,20 +57,22 @@ def _next_field():
     )
 
 
-OnErrorSerializer = inline_serializer(
-    "OnError",
-    {
-        "retry": serializers.IntegerField(
-            min_value=0, max_value=10, required=False, help_text="Extra attempts (0-10)."
-        ),
-        "backoff_s": serializers.FloatField(
-            min_value=0, required=False, help_text="Seconds between attempts."
-        ),
-        "continue": serializers.BooleanField(
-            required=False, help_text='Go on after the last failure, output `{"error"}`.'
-        ),
-    },
-    required=False,
+class OnErrorSerializer(serializers.Serializer):
+    retry = serializers.IntegerField(
+        min_value=0, max_value=10, required=False, help_text="Extra attempts (0-10)."
+    )
+    backoff_s = serializers.FloatField(
+        min_value=0, required=False, help_text="Seconds between attempts."
+    )
+    # `continue` is a Python keyword: declared below.
+
+    class Meta:
+        ref_name = "OnError"
+        optional_in_response = ("retry", "backoff_s", "continue")  # a graph holds what was set
+
+
+OnErrorSerializer._declared_fields["continue"] = serializers.BooleanField(
+    required=False, help_text='Go on after the last failure, output `{"error"}`.'
 )
 
 
@@ -88,7 +90,7 @@ class StepSerializer(serializers.Serializer):
     type = StepTypeField()
     settings = _settings_field()
     next = _next_field()
-    on_error = OnErrorSerializer
+    on_error = OnErrorSerializer(required=False)
 
     class Meta:
         optional_in_response = ("on_error",)
@@ -198,3 +200,31 @@ class WorkflowCreateSerializer(serializers.Serializer):
 class WorkflowUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    """`webhook-secret/`: a sender-issued secret to set, or nothing to rotate."""
+
+    secret = serializers.CharField(
+        required=False,
+        min_length=8,
+        max_length=200,
+        trim_whitespace=True,
+        help_text="The secret the sender issued (Stripe and Svix `whsec_...`, Shopify's client "
+        "secret, Slack's signing secret); leave out for a new random one.",
+    )
+
+
+WebhookSecretResultSerializer = inline_serializer(
+    "WebhookSecretResult",
+    {
+        "webhook_secret": serializers.CharField(
+            allow_null=True,
+            help_text="The new random secret, shown this once; null when you set your own "
+            "(never shown back).",
+        ),
+        "previous_secret_valid_until": serializers.DateTimeField(
+            help_text="The former secret is still accepted until then (one hour)."
+        ),
+    },
+)

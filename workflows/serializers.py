@@ -14,10 +14,20 @@ def webhook_path(workflow: Workflow) -> str:
 
 
 class WorkflowSerializer(serializers.ModelSerializer):
-    active_version = serializers.SerializerMethodField()
-    has_draft = serializers.SerializerMethodField()
-    webhook_url = serializers.SerializerMethodField()
-    webhook_secret = serializers.SerializerMethodField()
+    active_version = serializers.SerializerMethodField(
+        help_text="The number of the version that runs; null before the first publish."
+    )
+    has_draft = serializers.SerializerMethodField(help_text="Whether a draft is being edited.")
+    webhook_url = serializers.SerializerMethodField(
+        help_text="Where senders POST, when the draft or active trigger is a webhook; else null."
+    )
+    webhook_secret = serializers.SerializerMethodField(
+        help_text="The secret webhook senders sign with; null unless the caller is an owner, "
+        "an admin or an API key."
+    )
+    form_url = serializers.SerializerMethodField(
+        help_text="The public form's URL, when the trigger is `form_submitted`; else null."
+    )
 
     class Meta:
         model = Workflow
@@ -29,6 +39,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
             "active_version",
             "has_draft",
             "webhook_url",
+            "form_url",
             "webhook_secret",
             "created_at",
             "updated_at",
@@ -52,8 +63,17 @@ class WorkflowSerializer(serializers.ModelSerializer):
             return request.build_absolute_uri(path) if request else path
         return None
 
+    def get_form_url(self, workflow) -> str | None:
+        if any(v.trigger_type == "form_submitted" for v in self._versions(workflow)):
+            request = self.context.get("request")
+            path = f"/f/{workflow.webhook_token}/"
+            return request.build_absolute_uri(path) if request else path
+        return None
+
     def get_webhook_secret(self, workflow) -> str | None:
         request = self.context.get("request")
+        if workflow.webhook_secret_given:  # a sender-issued secret is write-only
+            return None
         return workflow.webhook_secret if request and can_manage(request) else None
 
 
@@ -73,7 +93,7 @@ class VersionSerializer(serializers.ModelSerializer):
 
     def get_published_by(self, version) -> str | None:
         """The publisher's email, or `api key: <name>`; null for a draft."""
-        return version.published_by.email if version.published_by else None
+        return version.publisher or None
 
 
 class StepRunSerializer(serializers.ModelSerializer):
@@ -112,7 +132,16 @@ class RunSerializer(serializers.ModelSerializer):
             "finished_at",
             "error",
             "retry_of",
+            "waiting_for",
         ]
+        extra_kwargs = {
+            "waiting_for": {"help_text": "What a `waiting` run waits for (a form, a delay)."},
+            "depth": {
+                "help_text": "1 for a run a person, schedule or webhook started; +1 for "
+                "each run started by another run's writes."
+            },
+            "retry_of": {"help_text": "The failed run this one retries, if any."},
+        }
 
     def get_version(self, run) -> int | None:
         return run.version.number
@@ -147,3 +176,19 @@ class FormSubmissionSerializer(serializers.ModelSerializer):
     def get_submitted_by(self, form) -> str | None:
         """The submitter's email; null when submitted with an API key."""
         return form.submitted_by.email if form.submitted_by else None
+
+
+class NotificationSerializer(serializers.Serializer):
+    """A notification as SPEC section 8.1 names its keys (see notifications.as_item)."""
+
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    message = serializers.CharField(allow_blank=True)
+    link = serializers.CharField(allow_blank=True, help_text="A path in the app, or empty.")
+    read = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance):
+        from .notifications import as_item
+
+        return as_item(instance)

@@ -10,7 +10,15 @@ from crm.objects import OBJECTS, serialize
 
 from . import queue
 from .graph import empty_graph
-from .models import FormRequest, RunStatus, StepRun, Workflow, WorkflowRun, WorkflowVersion
+from .models import (
+    DraftSnapshot,
+    FormRequest,
+    RunStatus,
+    StepRun,
+    Workflow,
+    WorkflowRun,
+    WorkflowVersion,
+)
 from .signals import workflow_triggers_changed
 from .validation import Problem, validate
 
@@ -109,8 +117,15 @@ def save_draft(workflow: Workflow, graph: dict) -> WorkflowVersion:
     return draft
 
 
+def _end_draft_history(workflow: Workflow) -> None:
+    """Undo/redo belong to one draft (workflows.builder.edits): publishing or discarding it
+    ends them, so a later draft never undoes into an earlier one."""
+    DraftSnapshot.objects.filter(workflow=workflow).delete()
+
+
 def discard_draft(workflow: Workflow) -> None:
     versions_of(workflow).filter(status=WorkflowVersion.Status.DRAFT).delete()
+    _end_draft_history(workflow)
 
 
 def validate_draft(workflow: Workflow) -> list[Problem]:
@@ -138,10 +153,13 @@ def publish(workflow: Workflow, user=None) -> WorkflowVersion:
     draft.number = last + 1
     draft.status = WorkflowVersion.Status.ACTIVE
     draft.published_by = user if getattr(user, "pk", None) else None
+    api_key = getattr(user, "api_key", None)  # crm.auth.ApiKeyUser: a request made with a key
+    draft.published_by_key = api_key.name if api_key is not None else ""
     draft.published_at = timezone.now()
     draft.save()
     workflow.status = Workflow.Status.ACTIVE
     workflow.save(update_fields=["status", "updated_at"])
+    _end_draft_history(workflow)
     _changed(workflow)
     return draft
 
@@ -282,24 +300,32 @@ def cancel_run(run: WorkflowRun) -> WorkflowRun:
     """A queued or waiting run stops at once; a running one after its current step."""
     if run.is_finished:
         raise WorkflowError(f"This run is already {run.status}.")
-    stopped = WorkflowRun.objects.filter(
-        pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.WAITING]
-    ).update(
-        status=RunStatus.CANCELLED,
-        finished_at=timezone.now(),
-        error="Cancelled.",
-        resume_at=None,
-        cancel_requested=True,
-    )
-    if stopped:
-        FormRequest.objects.filter(run=run, status=FormRequest.Status.PENDING).update(
-            status=FormRequest.Status.CANCELLED
+    # A run can move between `running` and `waiting` while we look: each branch is a
+    # conditional UPDATE, and a miss tries again (a flag set on a run that had just parked
+    # would never be read).
+    for _ in range(5):
+        stopped = WorkflowRun.objects.filter(
+            pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.WAITING]
+        ).update(
+            status=RunStatus.CANCELLED,
+            finished_at=timezone.now(),
+            error="Cancelled.",
+            resume_at=None,
+            cancel_requested=True,
         )
-        StepRun.objects.filter(run=run, status=StepRun.Status.WAITING).update(
-            status=StepRun.Status.SKIPPED, finished_at=timezone.now()
+        if stopped:
+            FormRequest.objects.filter(run=run, status=FormRequest.Status.PENDING).update(
+                status=FormRequest.Status.CANCELLED
+            )
+            StepRun.objects.filter(run=run, status=StepRun.Status.WAITING).update(
+                status=StepRun.Status.SKIPPED, finished_at=timezone.now()
+            )
+            break
+        flagged = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            cancel_requested=True
         )
-    else:
-        WorkflowRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+        if flagged or not WorkflowRun.objects.filter(pk=run.pk, finished_at=None).exists():
+            break
     run.refresh_from_db()
     return run
 
@@ -332,6 +358,7 @@ def retry_run(run: WorkflowRun, user=None) -> WorkflowRun:
             status=s.status,
             input=s.input,
             output=s.output,
+            sealed_output=s.sealed_output,
             error=s.error,
             attempts=s.attempts,
             started_at=s.started_at,

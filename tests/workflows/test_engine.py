@@ -1,6 +1,10 @@
 """The executor: every record and flow step, branches, merges, loops, errors, limits."""
 
+from datetime import timedelta
+
 import pytest
+from django.db import OperationalError
+from django.utils import timezone
 
 from crm.models import Person, Task
 from workflows import queue, services, worker
@@ -293,14 +297,55 @@ def test_an_iterator_over_too_many_items_fails_clearly(workspace):
     assert "at most 10,000 items" in run.error
 
 
-def test_a_run_over_a_thousand_steps_fails_clearly(workspace):
+def loop_then_task(items_template, body):
+    return graph(
+        step("each", "iterator", {"items": items_template, "loop": [body["id"]]}, ["after"],
+             on_error={"continue": True}),
+        body,
+        step("after", "create_record", {"object": "task", "values": {
+            "title": "{{steps.each.error}}"}}),
+    )  # fmt: skip
+
+
+def test_an_iterator_that_cannot_read_its_items_continues_on_error(workspace):
+    gate = step("gate", "filter", {"when": {"all": [{"left": 1, "op": "eq", "right": 1}]}})
+    run = run_workflow(workspace, loop_then_task("{{trigger.items}}", gate), {"items": "x"})
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert steps_of(run)[("each", "")].status == "failed"
+    assert Task.objects.get().title == "items must be a list, got str."
+
+
+def test_an_iterator_whose_body_fails_continues_on_error(workspace):
+    bad = step("bad", "update_record", {"object": "task", "id": "{{steps.each.item}}",
+                                        "values": {"title": "x"}})  # fmt: skip
+    run = run_workflow(workspace, loop_then_task("{{trigger.items}}", bad), {"items": ["nope"]})
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert steps_of(run)[("each", "")].status == "failed"
+    assert "Step 'bad' failed" in Task.objects.get().title
+
+
+def test_an_iterator_of_ten_thousand_items_fits_under_the_step_cap(workspace):
     raw = graph(
         step("each", "iterator", {"items": "{{trigger.items}}", "loop": ["gate"]}),
         step("gate", "filter", {"when": {"all": [{"left": 1, "op": "eq", "right": 1}]}}),
     )
-    run = run_workflow(workspace, raw, {"items": list(range(1001))})
+    run = run_workflow(workspace, raw, {"items": list(range(10_000))})
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert run.steps.count() == 10_001
+
+
+def test_a_run_over_the_step_cap_fails_clearly(workspace, monkeypatch):
+    from workflows import engine
+
+    assert engine.MAX_STEPS_PER_RUN == 100_000  # SPEC 5; lowered below so the test is quick
+    monkeypatch.setattr(engine, "MAX_STEPS_PER_RUN", 50)
+    raw = graph(
+        step("each", "iterator", {"items": "{{trigger.items}}", "loop": ["gate"]}),
+        step("gate", "filter", {"when": {"all": [{"left": 1, "op": "eq", "right": 1}]}}),
+    )
+    run = run_workflow(workspace, raw, {"items": list(range(51))})
     assert run.status == RunStatus.FAILED
-    assert "1,000 steps" in run.error
+    assert "50 steps" in run.error
 
 
 class Flaky(StepHandler):
@@ -312,6 +357,8 @@ class Flaky(StepHandler):
     def execute(self, ctx):
         Flaky.calls += 1
         if Flaky.calls <= ctx.settings.get("failures", 0):
+            if ctx.settings.get("database_error"):
+                raise OperationalError(ctx.settings["database_error"])
             raise StepError(f"attempt {ctx.attempt} failed")
         return {"attempt": ctx.attempt}
 
@@ -322,6 +369,13 @@ def flaky():
     register(Flaky)
     yield
     REGISTRY.pop("flaky")
+
+
+def test_a_transient_database_error_releases_the_run_which_then_completes(workspace, flaky):
+    raw = graph(step("f", "flaky", {"failures": 1, "database_error": "database is locked"}))
+    run = run_workflow(workspace, raw)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert Flaky.calls == 2
 
 
 def test_on_error_retry_counts_every_attempt(workspace, flaky):
@@ -410,7 +464,8 @@ def test_cancel_stops_a_waiting_run_at_once(workspace):
     assert run.status == RunStatus.CANCELLED
 
 
-def test_cancel_of_a_running_run_takes_effect_after_its_current_step(workspace):
+def test_a_run_whose_cancel_came_before_its_worker_started_runs_no_step(workspace):
+    # A cancel during a run: test_engine_races.py, with the run executing on a thread.
     workflow = published(
         workspace,
         graph(step("make", "create_record", {"object": "task", "values": {"title": "x"}})),
@@ -426,6 +481,7 @@ def test_cancel_of_a_running_run_takes_effect_after_its_current_step(workspace):
     from workflows.engine import execute_claimed_run
 
     assert execute_claimed_run(run.pk, "me") == RunStatus.CANCELLED
+    assert Task.objects.count() == 0 and not run.steps.exists()
 
 
 def test_retry_starts_at_the_failed_step_and_keeps_earlier_outputs(workspace, flaky):
@@ -479,7 +535,8 @@ def test_the_concurrency_cap_leaves_the_rest_queued_in_order(workspace, settings
     assert worker.claim("worker-b", batch=10) == [runs[2].pk]
 
 
-def test_bulk_runs_drain_under_the_cap(workspace, settings):
+def test_bulk_runs_of_many_records_all_complete(workspace, settings):
+    # The cap under real concurrency: test_worker_crash.py, two worker processes.
     settings.WORKFLOW_MAX_CONCURRENT_RUNS = 3
     workflow = published(
         workspace,
@@ -506,3 +563,33 @@ def test_a_template_that_finds_nothing_writes_empty_text(workspace):
     run = run_workflow(workspace, raw, {"name": "Ada"})
     assert run.status == RunStatus.COMPLETED, run.error
     assert Person.objects.get().job_title == ""
+
+
+def test_a_run_resumed_after_a_delay_reads_the_real_value_where_the_stored_output_shows_stars(
+    workspace,
+):
+    from workflows.secrets import create_secret
+
+    create_secret(workspace, "CODE", "s3cr3t-value")
+    raw = graph(
+        step("make", "create_record", {"object": "task", "values": {"title": "{{secrets.CODE}}"}},
+             ["wait"]),
+        step("wait", "delay", {"duration": {"amount": 1, "unit": "hours"}}, ["copy"]),
+        step("copy", "create_record", {"object": "task", "values": {
+            "title": "copy of {{steps.make.record.title}}"}}),
+    )  # fmt: skip
+    run = run_workflow(workspace, raw)
+    assert run.status == RunStatus.WAITING
+    stored = steps_of(run)[("make", "")]
+    assert stored.output["record"]["title"] == "***"
+    assert "s3cr3t" not in stored.sealed_output  # encrypted at rest
+
+    an_hour_ago = timezone.now() - timedelta(hours=1)  # the delay is over
+    run.steps.filter(step_id="wait").update(started_at=an_hour_ago)
+    WorkflowRun.objects.filter(pk=run.pk).update(resume_at=an_hour_ago)
+    queue.resume_due_runs()
+    run.refresh_from_db()
+
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert Task.objects.filter(title="copy of s3cr3t-value").exists()
+    assert steps_of(run)[("copy", "")].output["record"]["title"] == "copy of ***"

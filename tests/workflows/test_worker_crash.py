@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django_q.tasks import async_task
 
 from crm.models import Task
@@ -17,21 +18,24 @@ from workflows import queue
 from workflows.models import RunStatus, StepRun, WorkflowRun
 
 from .helpers import graph, published, step
+from .http_peer import Peer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNS = 150
-STEPS = 5
+RUNS = 100
+STEPS = 4
 
 
-def worker_env() -> dict:
+def worker_env(**overrides) -> dict:
     """The environment of a worker process that uses this test's database."""
     env = {
         **os.environ,
         "WORKFLOW_RUN_LEASE_SECONDS": "2",
         "Q_WORKERS": "2",
         "DJANGO_SETTINGS_MODULE": "crm.settings",
+        "WORKFLOW_HTTP_ALLOWED_HOSTS": "127.0.0.1",
+        **overrides,
     }
     db = connection.settings_dict
     if connection.vendor == "sqlite":
@@ -44,11 +48,11 @@ def worker_env() -> dict:
     return env
 
 
-def start_worker() -> subprocess.Popen:
+def start_worker(**env) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
-        env=worker_env(),
+        env=worker_env(**env),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -82,39 +86,107 @@ def completed() -> int:
     return WorkflowRun.objects.filter(status=RunStatus.COMPLETED).count()
 
 
-def test_a_worker_killed_mid_run_loses_no_run_and_duplicates_no_record(workspace, settings):
+@pytest.fixture
+def peer():
+    server = Peer()
+    yield server
+    server.stop()
+
+
+def test_a_worker_killed_mid_run_loses_no_run_and_duplicates_no_record(workspace, settings, peer):
     settings.WORKFLOW_RUN_INLINE = False
-    chain = [
-        step(
-            f"s{i}",
-            "create_record",
-            {"object": "task", "values": {"title": f"{{{{trigger.n}}}}-{i}"}},
-            [f"s{i + 1}"] if i + 1 < STEPS else [],
-        )
-        for i in range(STEPS)
-    ]
-    workflow = published(workspace, graph(*chain))
+    # s0 -> s1 -> call -> s2 -> s3: the kill lands while some run waits on its HTTP call,
+    # after two of its record steps committed and before the other two.
+    order = ["s0", "s1", "call", "s2", "s3"]
+    steps = [
+        step(name, "http_request", {"method": "GET", "url": peer.url("/slow?seconds=0.05")})
+        if name == "call"
+        else step(name, "create_record", {"object": "task", "values": {"title": f"{{{{trigger.n}}}}-{name}"}})
+        for name in order
+    ]  # fmt: skip
+    for current, following in zip(steps, order[1:], strict=False):
+        current["next"] = [following]
+    workflow = published(workspace, graph(*steps))
     queue.start_runs(workflow.active_version, [{"n": n} for n in range(RUNS)], "manual")
     async_task("workflows.tasks.drain")
 
+    in_call = StepRun.objects.filter(step_id="call", status="running")
     first = start_worker()
     try:
-        wait_for(lambda: completed() >= 10, 90, "the first worker never completed a run")
+        wait_for(lambda: completed() >= 10 and in_call.exists(), 90, "no run reached its call")
         kill_hard(first)
     finally:
         stop(first)
-    interrupted = WorkflowRun.objects.filter(status=RunStatus.RUNNING).count()
+    interrupted = set(in_call.values_list("run_id", flat=True))
     assert completed() < RUNS, "the worker finished everything before it was killed"
+    assert interrupted, "the kill did not interrupt any run"
+    assert all(StepRun.objects.filter(run_id=i, step_id="s1").exists() for i in interrupted)
 
     second = start_worker()
     try:
-        time.sleep(2.5)  # let the dead worker's leases expire
+        wait_for(recovered_leases_expired, 10, "the dead worker's leases never expired")
         async_task("workflows.tasks.drain")
         wait_for(lambda: completed() == RUNS, 120, f"only {completed()} of {RUNS} completed")
     finally:
         stop(second)
 
-    assert interrupted >= 1, "the kill did not interrupt any run"
     titles = list(Task.objects.values_list("title", flat=True))
     assert len(titles) == len(set(titles)) == RUNS * STEPS
-    assert StepRun.objects.filter(status="succeeded").count() == RUNS * STEPS
+    assert StepRun.objects.filter(status="succeeded").count() == RUNS * (STEPS + 1)
+
+
+def recovered_leases_expired() -> bool:
+    return not WorkflowRun.objects.filter(
+        status=RunStatus.RUNNING, lease_expires_at__gte=timezone.now()
+    ).exists()
+
+
+def test_a_delay_resumes_within_a_second_of_its_due_time(workspace, settings):
+    settings.WORKFLOW_RUN_INLINE = False
+    wait = step("wait", "delay", {"duration": {"amount": 2, "unit": "seconds"}}, ["make"])
+    make = step("make", "create_record", {"object": "task", "values": {"title": "after"}})
+    workflow = published(workspace, graph(wait, make))
+    worker = start_worker()
+    try:
+        run = queue.start_run(workflow.active_version, {}, "manual")  # kicks after commit
+        wait_for(lambda: completed() == 1, 30, "the delayed run never completed")
+    finally:
+        stop(worker)
+    due = StepRun.objects.get(run=run, step_id="wait").started_at.timestamp() + 2
+    resumed = StepRun.objects.get(run=run, step_id="make").started_at.timestamp()
+    assert 0 <= resumed - due < 1.0, f"resumed {resumed - due:.2f} s after its due time"
+
+
+def test_two_workers_drain_500_runs_under_the_cap_losing_and_duplicating_none(workspace, settings):
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.skip("the cluster test runs on PostgreSQL + Redis")
+    settings.WORKFLOW_RUN_INLINE = False
+    runs, cap = 500, 10
+    make = [
+        step(f"s{i}", "create_record", {"object": "task", "values": {"title": f"{{{{trigger.n}}}}-{i}"}},
+             ["s1"] if i == 0 else [])
+        for i in range(2)
+    ]  # fmt: skip
+    workflow = published(workspace, graph(*make))
+    queue.start_runs(workflow.active_version, [{"n": n} for n in range(runs)], "manual")
+    # 2 x 6 executors for a cap of 10: the cap, not the workers, limits the running runs.
+    env = {"Q_WORKERS": "6", "WORKFLOW_MAX_CONCURRENT_RUNS": str(cap),
+           "WORKFLOW_RUN_LEASE_SECONDS": "30"}  # fmt: skip
+    workers = [start_worker(**env), start_worker(**env)]
+    most_running = 0
+    try:
+        async_task("workflows.tasks.drain")
+        deadline = time.monotonic() + 60
+        while completed() < runs and time.monotonic() < deadline:
+            running = WorkflowRun.objects.filter(status=RunStatus.RUNNING).count()
+            most_running = max(most_running, running)
+            time.sleep(0.01)
+    finally:
+        for worker in workers:
+            stop(worker)
+
+    assert completed() == runs, f"only {completed()} of {runs} completed"
+    assert 1 < most_running <= cap, most_running
+    titles = list(Task.objects.values_list("title", flat=True))
+    assert len(titles) == len(set(titles)) == runs * 2
+    assert StepRun.objects.count() == runs * 2

@@ -1,11 +1,13 @@
 """The `send_email` step (SPEC section 4): one email through Django's email backend (SMTP
 when EMAIL_HOST is set, the console otherwise), always recorded in the outbox.
 
-Never twice for one step run and attempt (SPEC section 5): the outbox row keyed (run, step,
-scope, attempt) is created *before* sending, so a replay finds it. A `sent` row is answered
-from the row; a `pending` row means another execution of this same attempt is sending (or
-died sending), so this one refuses rather than risk a duplicate; only a `failed` row is sent
-again. A new attempt (on_error retry, or a resumed run) is a new row and sends again.
+At most once per step run (SPEC section 5): the outbox row keyed (run, step, scope, attempt)
+is created *before* sending, so a replay finds it, whatever attempt the replay is. A `sent`
+row of this step run is answered from the row (delivered; the worker died before storing the
+step). A `pending` row means a worker died during the hand-off to SMTP (or another execution
+is sending): delivery is unknown, so the step fails with "delivery unknown: see the outbox"
+and a person decides (retrying the run from this step sends it, as a new run). Only after a
+`failed` row does an attempt (on_error retry) send again.
 """
 
 import smtplib
@@ -89,11 +91,40 @@ class SendEmail(StepHandler):
 
     def execute(self, ctx: StepContext) -> dict:
         content = EmailContent.from_settings(ctx.resolve(ctx.settings))
+        earlier = earlier_hand_off(ctx)
+        if earlier is not None and earlier.status == OutboxEmail.Status.SENT:
+            return _output(earlier)
+        if earlier is not None:
+            raise delivery_unknown(earlier)
         row = claim_outbox_row(ctx, content)
         if row.status == OutboxEmail.Status.SENT:
             return _output(row)
         deliver(row, content)
         return _output(row)
+
+
+DELIVERY_UNKNOWN = (
+    "delivery unknown: see the outbox (the worker stopped while handing this email to SMTP; "
+    "it is not sent twice, retry the run from this step to send it)"
+)
+
+
+def earlier_hand_off(ctx: StepContext) -> OutboxEmail | None:
+    """A `sent` or `pending` email of an earlier attempt of this step run: a replay after the
+    worker died (a crash bumps the attempt)."""
+    return (
+        OutboxEmail.objects.filter(
+            run=ctx.run, step_id=ctx.step["id"], scope=ctx.scope, attempt__lt=ctx.attempt
+        )
+        .exclude(status=OutboxEmail.Status.FAILED)
+        .order_by("-attempt")
+        .first()
+    )
+
+
+def delivery_unknown(row: OutboxEmail) -> StepError:
+    OutboxEmail.objects.filter(pk=row.pk, error="").update(error="delivery unknown")
+    return StepError(DELIVERY_UNKNOWN)
 
 
 def claim_outbox_row(ctx: StepContext, content: EmailContent) -> OutboxEmail:
@@ -120,10 +151,7 @@ def claim_outbox_row(ctx: StepContext, content: EmailContent) -> OutboxEmail:
         status=OutboxEmail.Status.PENDING, error="", **stored
     )
     if not retried:
-        raise StepError(
-            "This attempt's email is already being sent (or its sending was interrupted); "
-            "it is not sent twice. A retry of the step sends it as a new attempt."
-        )
+        raise delivery_unknown(row)
     row.refresh_from_db()
     return row
 

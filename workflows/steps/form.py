@@ -9,6 +9,7 @@ from crm.objects import OBJECTS
 
 from .. import forms
 from ..models import FormRequest
+from ..secrets import mask
 from ..settings_schema import Setting
 from . import register
 from .base import Park, StepError, StepHandler
@@ -128,14 +129,25 @@ class Form(StepHandler):
         if isinstance(expires, dict) and expires.get("unit") in EXPIRY_UNITS:
             seconds = float(ctx.resolve(expires.get("amount")) or 0) * EXPIRY_UNITS[expires["unit"]]
             expires_at = timezone.now() + timedelta(seconds=seconds)
+        # What people see is masked like a stored step input: every member reads forms, and
+        # only owners and admins may ever know a secret (a template naming one, or a trigger
+        # payload that carries one, must not show it).
+        shown = mask(
+            {
+                "title": str(ctx.resolve(ctx.settings.get("title")) or ""),
+                "description": str(ctx.resolve(ctx.settings.get("description")) or ""),
+                "fields": ctx.resolve(ctx.settings.get("fields")),
+            },
+            ctx.secret_values,
+        )
         form = FormRequest.objects.create(
             workspace=ctx.workspace,
             run=ctx.run,
             step_id=ctx.step["id"],
             scope=ctx.scope,
-            title=str(ctx.resolve(ctx.settings.get("title")) or "")[:300],
-            description=str(ctx.resolve(ctx.settings.get("description")) or ""),
-            fields=ctx.resolve(ctx.settings.get("fields")),
+            title=shown["title"][:300],
+            description=shown["description"],
+            fields=shown["fields"],
             assignee=assignee,
             assignee_role=role,
             expires_at=expires_at,
