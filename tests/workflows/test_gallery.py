@@ -227,6 +227,11 @@ def test_the_gallery_searches_and_filters_by_category_in_place(browser):
 
 
 def test_use_template_creates_the_workflow_and_opens_its_builder(browser, workspace):
+    page = browser.get("/workflows/new/?q=qualify").content.decode()
+    form = page[page.index('<form class="card-footer"') :]
+    form = form[: form.index("</form>")]
+    assert 'method="post" action="/workflows/new/"' in form and "csrfmiddlewaretoken" in form
+    assert '<input type="hidden" name="template" value="qualify-lead-by-form">' in form
     response = browser.post("/workflows/new/", {"template": "qualify-lead-by-form"})
     workflow = Workflow.objects.get(workspace=workspace)
     assert response.status_code == 302 and response.url == f"/workflows/{workflow.pk}/"
