@@ -19,6 +19,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from . import csv_io, records
+from .api_common import Conflict
 from .objects import OBJECTS, RecordObject
 from .openapi import RECORD_DESCRIPTION, error_responses
 from .permissions import request_workspace
@@ -125,7 +126,7 @@ class RecordViewSet(viewsets.ModelViewSet):
         try:
             instance = service(self.get_object())
         except records.RecordStateConflict as conflict:
-            return Response({"detail": str(conflict)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(conflict)) from conflict
         return Response(represent(self.record_object.serializer, instance))
 
     def perform_content_negotiation(self, request, force=False):

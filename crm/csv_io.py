@@ -24,6 +24,7 @@ from django.db.models.functions import Lower
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
+from . import activity
 from .ids import parse_uuid
 from .objects import RecordObject
 from .records import new_record, save_many_relations, update_record, validate_new_record
@@ -358,6 +359,7 @@ def _insert(obj: RecordObject, batch: list) -> None:
     with transaction.atomic():
         obj.model.objects.bulk_create(batch)
         save_many_relations(batch)
+        activity.log_created_in_bulk(batch)
         records_bulk_created(obj.model, batch)
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from . import records
+from .activity import person_label as member_label
 from .ids import parse_uuid
 from .models import Company, Meeting, Opportunity, Person, Workspace
 from .objects import BY_MODEL, RecordObject
@@ -40,10 +41,6 @@ USER_ORDER = ("first_name", "last_name", "email")
 
 def members_of(workspace: Workspace) -> QuerySet:
     return get_user_model().objects.filter(memberships__workspace=workspace).order_by(*USER_ORDER)
-
-
-def member_label(user) -> str:
-    return user.get_full_name() or user.email or user.username
 
 
 def input_kind(model_field: models.Field) -> str:

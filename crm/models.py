@@ -261,3 +261,37 @@ class Meeting(Record):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ActivityKind(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    ARCHIVED = "archived", "Archived"
+    RESTORED = "restored", "Restored"
+
+
+class Activity(models.Model):
+    """One entry of a record's timeline, written by the record services (crm/activity.py).
+
+    `changes` is {field: [before, after]} as shown to a person (related records by name);
+    `actor` says who made the change: a person, "api key: <name>", "workflow: <name>",
+    "import". Rows outlive nothing: a deleted record's entries go with it (record_id is not a
+    foreign key, since one table serves every record object)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    object_name = models.CharField(max_length=30)
+    record_id = models.UUIDField()
+    kind = models.CharField(max_length=10, choices=ActivityKind.choices)
+    changes = models.JSONField(default=dict, blank=True)
+    actor = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "record_id", "-created_at"])]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.object_name} {self.record_id} {self.kind}"

@@ -80,10 +80,13 @@ ERROR_DESCRIPTIONS = {
 }
 
 
-def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    """The `Error` response for each status code, with what that code means here."""
+def error_responses(*codes: int, **meanings: str) -> dict[int, OpenApiResponse]:
+    """The `Error` response for each status code, with what that code means here;
+    `error_responses(409, on_409="...")` says what it means for one operation."""
     return {
-        code: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+        code: OpenApiResponse(
+            ErrorSerializer, description=meanings.get(f"on_{code}", ERROR_DESCRIPTIONS[code])
+        )
         for code in codes
     }
 

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from . import activity
 from .objects import BY_MODEL, RecordObject
 from .serializers import PENDING_MANY
 from .signals_control import ARCHIVED, RESTORED, mark_lifecycle_event
@@ -68,6 +69,7 @@ def create_record(obj: RecordObject, workspace, data: dict, user=None):
     with transaction.atomic(savepoint=False):  # one write: no savepoint needed
         record.save(force_insert=True)  # its post_save serialises the pending attendees
         save_many_relations([record])
+        activity.log_created(record)
     return record
 
 
@@ -76,8 +78,11 @@ def _save(obj: RecordObject, workspace, data: dict, instance, partial: bool):
         instance, data=data, partial=partial, context={"workspace": workspace}
     )
     serializer.is_valid(raise_exception=True)
-    with transaction.atomic(savepoint=False):  # one write: no savepoint needed
-        return serializer.save()
+    before = activity.snapshot(instance)
+    with transaction.atomic(savepoint=False):  # the write and its timeline entry together
+        saved = serializer.save()
+        activity.log_updated(saved, before)
+    return saved
 
 
 def update_record(obj: RecordObject, instance, data: dict, partial: bool = True, workspace=None):
@@ -94,7 +99,9 @@ def update_record(obj: RecordObject, instance, data: dict, partial: bool = True,
 
 
 def delete_record(instance) -> None:
-    instance.delete()
+    with transaction.atomic():
+        activity.forget(instance)
+        instance.delete()
 
 
 class RecordStateConflict(Exception):
@@ -132,4 +139,5 @@ def _set_archived(instance, archived: bool):
         instance.archived_at = timezone.now() if archived else None
         mark_lifecycle_event(instance, ARCHIVED if archived else RESTORED)
         instance.save(update_fields=["archived_at", "updated_at"])
+        activity.log_lifecycle(instance, archived)
     return instance

@@ -284,8 +284,10 @@ SPECTACULAR_SETTINGS = {
         {"name": "tasks", "description": "Tasks (record object `task`)."},
         {"name": "notes", "description": "Notes (record object `note`)."},
         {"name": "workflows", "description": "Workflows, their draft and versions."},
+        {"name": "templates", "description": "The workflow template gallery."},
         {"name": "runs", "description": "Workflow runs and their steps."},
         {"name": "forms", "description": "Forms waiting for a person, and their submission."},
+        {"name": "notifications", "description": "Messages of `notify` steps to the caller."},
         {"name": "secrets", "description": "Named workspace values, write-only after saving."},
     ],
     # Swagger UI from the installed drf-spectacular-sidecar package, not from a CDN.

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from . import records
+from . import activity, records
 from .forms import LIST_FILTERS, RecordForm, RecordListForm, editable_fields, field_label
 from .ids import parse_uuid
 from .models import Stage, TaskStatus
@@ -138,6 +138,7 @@ def record_detail(request, object_name: str, pk):
         "record": record,
         "detail_fields": editable_fields(obj),
         "related_lists": _related_lists(request.workspace, obj, record),
+        "timeline": activity.timeline(request.workspace, record),
     } | record_page_context(request.workspace, record)
     if obj.name in LINKS:
         context |= _activity_context(request, obj, record)

@@ -2,6 +2,7 @@
 
 from django.utils.functional import SimpleLazyObject
 
+from . import activity
 from .models import Membership
 
 
@@ -22,6 +23,7 @@ class CurrentWorkspaceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        activity.set_request_actor(request)  # who the timeline says made this request's writes
         request.membership = SimpleLazyObject(lambda: membership_for_user(request.user))
         request.workspace = SimpleLazyObject(
             lambda: request.membership.workspace if request.membership else None

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
     inline_serializer,
@@ -33,6 +34,8 @@ from .openapi import (
     RunIdsSerializer,
     TestRunSerializer,
     ValidationResultSerializer,
+    WebhookSecretResultSerializer,
+    WebhookSecretSerializer,
     WorkflowCreateSerializer,
     WorkflowUpdateSerializer,
     check_graph,
@@ -46,7 +49,8 @@ from .serializers import (
     VersionSerializer,
     WorkflowSerializer,
 )
-from .triggers.webhook import rotate_webhook_secret
+from .triggers.form import rotate_address_token
+from .triggers.webhook import rotate_webhook_secret, set_webhook_secret
 from .validation import Problem
 
 MAX_RECORD_IDS = 10_000
@@ -59,6 +63,13 @@ def problems_response(message: str, problems: list[Problem], code=status.HTTP_40
 def error_response(error: services.WorkflowError):
     problems = error.problems or [Problem(str(error))]
     return problems_response(str(error), problems)
+
+
+def json_object(request) -> dict:
+    """The request's JSON body, which must be an object (an empty body is `{}`)."""
+    if not isinstance(request.data, dict):
+        raise ValidationError({"detail": "Send a JSON object."})
+    return request.data
 
 
 def request_user(request):
@@ -75,6 +86,15 @@ class UUIDLookup:
 
 
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description='The `ETag` of the draft this graph was edited from, e.g. `"7"`.',
+)
+DRAFT_ETAG = OpenApiParameter(
+    "ETag", str, OpenApiParameter.HEADER, response=[200], description="The draft's revision."
+)
 NO_BODY = {"request": None}
 VERSION_LIST = inline_serializer(
     "PaginatedVersionList",
@@ -88,9 +108,13 @@ READ = error_responses(401, 404)
 CHANGE = error_responses(400, 401, 403, 404)
 
 
-def _workflow_docs(summary: str, description: str = "", **kwargs):
+def _workflow_docs(summary: str, description: str = "", parameters=(), **kwargs):
     return extend_schema(
-        tags=["workflows"], summary=summary, description=description, parameters=[ID], **kwargs
+        tags=["workflows"],
+        summary=summary,
+        description=description,
+        parameters=[ID, *parameters],
+        **kwargs,
     )
 
 
@@ -107,8 +131,8 @@ def _workflow_docs(summary: str, description: str = "", **kwargs):
     create=extend_schema(
         tags=["workflows"],
         summary="Create a workflow",
-        description="New workflows are inactive, with a draft: the given `graph`, or an empty "
-        "one with a manual trigger.",
+        description="New workflows are inactive, with a draft: the given `graph`, a copy of "
+        "the `template`'s graph, or an empty one with a manual trigger.",
         request=WorkflowCreateSerializer,
         responses={201: WorkflowSerializer, **error_responses(400, 401, 403, 415)},
     ),
@@ -116,12 +140,12 @@ def _workflow_docs(summary: str, description: str = "", **kwargs):
     update=_workflow_docs(
         "Rename a workflow",
         request=WorkflowUpdateSerializer,
-        responses={200: WorkflowSerializer, **CHANGE},
+        responses={200: WorkflowSerializer, **CHANGE, **error_responses(415)},
     ),
     partial_update=_workflow_docs(
         "Change a workflow's name or description",
         request=WorkflowUpdateSerializer,
-        responses={200: WorkflowSerializer, **CHANGE},
+        responses={200: WorkflowSerializer, **CHANGE, **error_responses(415)},
     ),
     destroy=_workflow_docs(
         "Delete a workflow",
@@ -172,19 +196,34 @@ def _workflow_docs(summary: str, description: str = "", **kwargs):
         "For a manual trigger: `record_id`, `record_ids` or `payload`. The runs are stored "
         "and queued; poll them at `runs/{id}/`. Members may run workflows.",
         request=ManualRunSerializer,
-        responses={202: RunIdsSerializer, **error_responses(400, 401, 404, 415)},
+        responses={202: RunIdsSerializer, **error_responses(400, 401, 404, 409, 415)},
     ),
     test=_workflow_docs(
         "Test the draft",
         "Runs the draft with a sample payload, as a run marked `test`.",
         request=TestRunSerializer,
-        responses={202: RunIdSerializer, **CHANGE},
+        responses={202: RunIdSerializer, **CHANGE, **error_responses(409, 415)},
     ),
     rotate_secret=_workflow_docs(
         "Rotate the webhook secret",
         "A new `webhook_secret`; the old one stops working.",
         **NO_BODY,
         responses={200: WorkflowSerializer, **error_responses(401, 403, 404)},
+    ),
+    rotate_token=_workflow_docs(
+        "Rotate the address token",
+        "A new token for `webhook_url` and `form_url`; the old addresses answer 404 at once.",
+        **NO_BODY,
+        responses={200: WorkflowSerializer, **error_responses(401, 403, 404)},
+    ),
+    webhook_secret=_workflow_docs(
+        "Set or rotate the webhook secret",
+        "With `secret`, the sender-issued secret to check signatures with (write-only: never "
+        "shown back); without, a new random secret, shown once in the answer. The former "
+        "secret is still accepted for one hour, while the sender switches over. Owners and "
+        "admins only.",
+        request=WebhookSecretSerializer,
+        responses={200: WebhookSecretResultSerializer, **error_responses(400, 401, 403, 404, 415)},
     ),
 )
 class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
@@ -219,20 +258,31 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         return workflows
 
     def create(self, request, *args, **kwargs):
-        data = request.data if isinstance(request.data, dict) else {}
+        data = json_object(request)
         graph = data.get("graph")
         if graph is not None:
             try:
                 check_graph(graph)
             except ValidationError as error:
                 raise ValidationError({"graph": error.detail}) from error
+        template = data.get("template")
+        if template is not None and graph is not None:
+            raise ValidationError({"template": "Give either `graph` or `template`, not both."})
         try:
-            workflow = services.create_workflow(
-                request_workspace(request),
-                data.get("name"),
-                user=request_user(request),
-                graph=graph,
-            )
+            if template is not None:
+                workflow = services.create_workflow_from_template(
+                    request_workspace(request),
+                    template,
+                    name=data.get("name") if isinstance(data.get("name"), str) else None,
+                    user=request_user(request),
+                )
+            else:
+                workflow = services.create_workflow(
+                    request_workspace(request),
+                    data.get("name"),
+                    user=request_user(request),
+                    graph=graph,
+                )
         except services.WorkflowError as error:
             return error_response(error)
         if data.get("description"):
@@ -245,7 +295,7 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
 
     def update(self, request, *args, **kwargs):
         workflow = self.get_object()
-        data = request.data if isinstance(request.data, dict) else {}
+        data = json_object(request)
         unknown = set(data) - {"name", "description"}
         if unknown:
             raise ValidationError({k: "This field cannot be changed here." for k in unknown})
@@ -296,9 +346,16 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         "Replace the draft graph",
         "Stores the graph (SPEC section 4) as the draft, creating it if needed. Only its "
         "shape is checked (unknown top-level keys are refused); `validate/` lists what "
-        "publishing would refuse.",
+        "publishing would refuse. Send `If-Match` with the `ETag` of your copy to be refused "
+        "(409) instead of overwriting a change made since.",
         request=GraphSerializer,
-        responses={200: GraphSerializer, **error_responses(400, 401, 403, 404, 413, 415)},
+        parameters=[IF_MATCH, DRAFT_ETAG],
+        responses={
+            200: OpenApiResponse(GraphSerializer, description="The stored draft."),
+            **error_responses(
+                400, 401, 403, 404, 409, 413, 415, on_409="`If-Match` names an older revision."
+            ),
+        },
         methods=["PUT"],
     )(draft)
     draft = _workflow_docs(
@@ -360,9 +417,7 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def run(self, request, pk=None):
         workflow = self.get_object()
-        data = request.data if isinstance(request.data, dict) else None
-        if data is None:
-            raise ValidationError({"detail": "Send a JSON object."})
+        data = json_object(request)
         unknown = set(data) - {"record_id", "record_ids", "payload"}
         if unknown:
             raise ValidationError({key: ["Unknown field."] for key in sorted(unknown)})
@@ -381,7 +436,7 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         except services.WorkflowError as error:
             return error_response(error)
         except runtime.ChainTooDeep as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(error)) from error
         return Response({"run_ids": [str(r.pk) for r in runs]}, status=202)
 
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -390,17 +445,37 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         rotate_webhook_secret(workflow)
         return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
 
+    @action(detail=True, methods=["post"], url_path="rotate-token")
+    def rotate_token(self, request, pk=None):
+        workflow = self.get_object()
+        rotate_address_token(workflow)
+        return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
+
+    @action(detail=True, methods=["post"], url_path="webhook-secret")
+    def webhook_secret(self, request, pk=None):
+        workflow = self.get_object()
+        given = WebhookSecretSerializer(data=request.data if isinstance(request.data, dict) else {})
+        given.is_valid(raise_exception=True)
+        secret = given.validated_data.get("secret")
+        new = set_webhook_secret(workflow, secret)
+        workflow.refresh_from_db(fields=["previous_secret_expires_at"])
+        return Response(
+            {
+                "webhook_secret": None if secret else new,
+                "previous_secret_valid_until": workflow.previous_secret_expires_at,
+            }
+        )
+
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
-        data = request.data if isinstance(request.data, dict) else {}
+        workflow = self.get_object()
+        data = json_object(request)
         try:
-            run = services.start_test_run(
-                self.get_object(), data.get("payload"), request_user(request)
-            )
+            run = services.start_test_run(workflow, data.get("payload"), request_user(request))
         except services.WorkflowError as error:
             return error_response(error)
         except runtime.ChainTooDeep as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(error)) from error
         return Response({"run_id": str(run.pk)}, status=202)
 
 
@@ -531,7 +606,7 @@ class FormViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         user = request_user(request)
         if user and form.assignee_id and form.assignee_id != user.pk:
             raise NotFound("This form is assigned to someone else.")
-        data = request.data if isinstance(request.data, dict) else {}
+        data = json_object(request)
         try:
             form = forms.submit_form(form, data.get("values"), user)
         except forms.FormAlreadySubmitted as error:

@@ -267,3 +267,35 @@ def email_assignees(form: FormRequest, attempt: int) -> None:
         OutboxEmail.objects.filter(pk=row.pk).update(status="failed", error=str(error)[:1000])
         return
     OutboxEmail.objects.filter(pk=row.pk).update(status="sent", sent_at=timezone.now())
+
+
+# --- how the inbox draws a form ----------------------------------------------------------------
+
+
+def inputs_for(form: FormRequest, values: dict | None = None) -> list[dict]:
+    """Each field as the inbox draws it: its type, and the value to show (what was typed, or
+    the field's default); options as (value, label, selected); a record field's API list."""
+    inputs = []
+    for field in form.fields:
+        kind = field.get("type", "text")
+        value = (values or {}).get(field["name"], None if values else field.get("default"))
+        shown = "" if value is None else value
+        item = {
+            "name": field["name"],
+            "label": field.get("label") or field["name"],
+            "type": kind,
+            "required": bool(field.get("required")),
+            "placeholder": field.get("placeholder") or "",
+            "value": shown,
+            "checked": shown is True or str(shown).lower() in TRUE_TEXTS,
+        }
+        if kind == "select":
+            item["options"] = [
+                (str(option), label, str(option) == str(shown)) for option, label in options(field)
+            ]
+        if kind == "record" and field.get("object") in OBJECTS:
+            obj = OBJECTS[field["object"]]
+            item["object"] = obj.name
+            item["api"] = f"/api/v1/{obj.plural}/"
+        inputs.append(item)
+    return inputs

@@ -27,7 +27,12 @@ class Workflow(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.INACTIVE)
     # The webhook address is /webhooks/<webhook_token>/; the secret signs or authenticates calls.
     webhook_token = models.CharField(max_length=64, unique=True, default=new_token)
-    webhook_secret = models.CharField(max_length=64, default=new_token)
+    webhook_secret = models.CharField(max_length=200, default=new_token)
+    # Set from a sender's own secret (`webhook-secret/` with `secret`): write-only, never shown.
+    webhook_secret_given = models.BooleanField(default=False)
+    # After a rotation the former secret still signs for an hour (senders switch over slowly).
+    previous_webhook_secret = models.CharField(max_length=200, blank=True, default="")
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -412,6 +417,24 @@ class DateTriggerFiring(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow_id} for {self.record_id} at {self.due:%Y-%m-%d %H:%M}"
+
+
+class WebhookDelivery(models.Model):
+    """A delivery id a webhook sender gave (GitHub, Shopify, Stripe, Standard Webhooks): a
+    repeat of it answers with the first run and starts nothing (SPEC section 4)."""
+
+    workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
+    delivery_id = models.CharField(max_length=200)
+    run = models.ForeignKey(WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workflow", "delivery_id"], name="one_run_per_delivery")
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.delivery_id} of {self.workflow_id}"
 
 
 class TriggerGeneration(models.Model):

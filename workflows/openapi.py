@@ -10,8 +10,8 @@ kinds when the document is generated (`add_type_enums`): a new type appears by i
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
-from .graph import TRIGGER_TYPES
 from .steps import REGISTRY
+from .triggers.kinds import KINDS as TRIGGER_KINDS
 
 STEP_TYPE_ENUM = "StepTypeEnum"
 TRIGGER_TYPE_ENUM = "TriggerTypeEnum"
@@ -41,7 +41,7 @@ def add_type_enums(result, generator, request, public):
     """drf-spectacular postprocessing hook: the enums of step and trigger types."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas[STEP_TYPE_ENUM] = {"type": "string", "enum": sorted(REGISTRY)}
-    schemas[TRIGGER_TYPE_ENUM] = {"type": "string", "enum": list(TRIGGER_TYPES)}
+    schemas[TRIGGER_TYPE_ENUM] = {"type": "string", "enum": list(TRIGGER_KINDS)}
     return result
 
 
@@ -183,11 +183,46 @@ class FormSubmitSerializer(serializers.Serializer):
 
 
 class WorkflowCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(
+        max_length=200, required=False, help_text="Required unless `template` is given."
+    )
     description = serializers.CharField(required=False, allow_blank=True)
     graph = GraphSerializer(required=False, help_text="The first draft; empty when not given.")
+    template = serializers.CharField(
+        required=False,
+        help_text="The slug of a template (GET /api/v1/templates/) whose graph becomes the "
+        "draft, instead of `graph`; `name` then defaults to the template's.",
+    )
 
 
 class WorkflowUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
+
+
+class WebhookSecretSerializer(serializers.Serializer):
+    """`webhook-secret/`: a sender-issued secret to set, or nothing to rotate."""
+
+    secret = serializers.CharField(
+        required=False,
+        min_length=8,
+        max_length=200,
+        trim_whitespace=True,
+        help_text="The secret the sender issued (Stripe and Svix `whsec_...`, Shopify's client "
+        "secret, Slack's signing secret); leave out for a new random one.",
+    )
+
+
+WebhookSecretResultSerializer = inline_serializer(
+    "WebhookSecretResult",
+    {
+        "webhook_secret": serializers.CharField(
+            allow_null=True,
+            help_text="The new random secret, shown this once; null when you set your own "
+            "(never shown back).",
+        ),
+        "previous_secret_valid_until": serializers.DateTimeField(
+            help_text="The former secret is still accepted until then (one hour)."
+        ),
+    },
+)

@@ -18,6 +18,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
     has_draft = serializers.SerializerMethodField()
     webhook_url = serializers.SerializerMethodField()
     webhook_secret = serializers.SerializerMethodField()
+    form_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Workflow
@@ -29,6 +30,7 @@ class WorkflowSerializer(serializers.ModelSerializer):
             "active_version",
             "has_draft",
             "webhook_url",
+            "form_url",
             "webhook_secret",
             "created_at",
             "updated_at",
@@ -52,8 +54,17 @@ class WorkflowSerializer(serializers.ModelSerializer):
             return request.build_absolute_uri(path) if request else path
         return None
 
+    def get_form_url(self, workflow) -> str | None:
+        if any(v.trigger_type == "form_submitted" for v in self._versions(workflow)):
+            request = self.context.get("request")
+            path = f"/f/{workflow.webhook_token}/"
+            return request.build_absolute_uri(path) if request else path
+        return None
+
     def get_webhook_secret(self, workflow) -> str | None:
         request = self.context.get("request")
+        if workflow.webhook_secret_given:  # a sender-issued secret is write-only
+            return None
         return workflow.webhook_secret if request and can_manage(request) else None
 
 
@@ -147,3 +158,19 @@ class FormSubmissionSerializer(serializers.ModelSerializer):
     def get_submitted_by(self, form) -> str | None:
         """The submitter's email; null when submitted with an API key."""
         return form.submitted_by.email if form.submitted_by else None
+
+
+class NotificationSerializer(serializers.Serializer):
+    """A notification as SPEC section 8.1 names its keys (see notifications.as_item)."""
+
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    message = serializers.CharField(allow_blank=True)
+    link = serializers.CharField(allow_blank=True, help_text="A path in the app, or empty.")
+    read = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance):
+        from .notifications import as_item
+
+        return as_item(instance)

@@ -10,7 +10,15 @@ from crm.objects import OBJECTS, serialize
 
 from . import queue
 from .graph import empty_graph
-from .models import FormRequest, RunStatus, StepRun, Workflow, WorkflowRun, WorkflowVersion
+from .models import (
+    DraftSnapshot,
+    FormRequest,
+    RunStatus,
+    StepRun,
+    Workflow,
+    WorkflowRun,
+    WorkflowVersion,
+)
 from .signals import workflow_triggers_changed
 from .validation import Problem, validate
 
@@ -63,6 +71,24 @@ def create_workflow(workspace, name: str, user=None, graph: dict | None = None) 
     return workflow
 
 
+def create_workflow_from_template(
+    workspace, slug: str, name: str | None = None, user=None
+) -> Workflow:
+    """A new inactive workflow whose draft is a copy of the gallery template `slug` (SPEC
+    section 9), named after the template unless `name` is given."""
+    from .gallery import get_template
+
+    template = get_template(slug) if isinstance(slug, str) else None
+    if template is None:
+        raise WorkflowError(f"Unknown template {slug!r}; GET /api/v1/templates/ lists them.")
+    workflow = create_workflow(
+        workspace, (name or "").strip() or template.name, user=user, graph=template.copy_graph()
+    )
+    workflow.description = template.description
+    workflow.save(update_fields=["description"])
+    return workflow
+
+
 def rename_workflow(workflow: Workflow, name: str) -> Workflow:
     name = (name or "").strip()
     if not name:
@@ -91,8 +117,15 @@ def save_draft(workflow: Workflow, graph: dict) -> WorkflowVersion:
     return draft
 
 
+def _end_draft_history(workflow: Workflow) -> None:
+    """Undo/redo belong to one draft (workflows.builder.edits): publishing or discarding it
+    ends them, so a later draft never undoes into an earlier one."""
+    DraftSnapshot.objects.filter(workflow=workflow).delete()
+
+
 def discard_draft(workflow: Workflow) -> None:
     versions_of(workflow).filter(status=WorkflowVersion.Status.DRAFT).delete()
+    _end_draft_history(workflow)
 
 
 def validate_draft(workflow: Workflow) -> list[Problem]:
@@ -126,6 +159,7 @@ def publish(workflow: Workflow, user=None) -> WorkflowVersion:
     draft.save()
     workflow.status = Workflow.Status.ACTIVE
     workflow.save(update_fields=["status", "updated_at"])
+    _end_draft_history(workflow)
     _changed(workflow)
     return draft
 
@@ -266,24 +300,32 @@ def cancel_run(run: WorkflowRun) -> WorkflowRun:
     """A queued or waiting run stops at once; a running one after its current step."""
     if run.is_finished:
         raise WorkflowError(f"This run is already {run.status}.")
-    stopped = WorkflowRun.objects.filter(
-        pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.WAITING]
-    ).update(
-        status=RunStatus.CANCELLED,
-        finished_at=timezone.now(),
-        error="Cancelled.",
-        resume_at=None,
-        cancel_requested=True,
-    )
-    if stopped:
-        FormRequest.objects.filter(run=run, status=FormRequest.Status.PENDING).update(
-            status=FormRequest.Status.CANCELLED
+    # A run can move between `running` and `waiting` while we look: each branch is a
+    # conditional UPDATE, and a miss tries again (a flag set on a run that had just parked
+    # would never be read).
+    for _ in range(5):
+        stopped = WorkflowRun.objects.filter(
+            pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.WAITING]
+        ).update(
+            status=RunStatus.CANCELLED,
+            finished_at=timezone.now(),
+            error="Cancelled.",
+            resume_at=None,
+            cancel_requested=True,
         )
-        StepRun.objects.filter(run=run, status=StepRun.Status.WAITING).update(
-            status=StepRun.Status.SKIPPED, finished_at=timezone.now()
+        if stopped:
+            FormRequest.objects.filter(run=run, status=FormRequest.Status.PENDING).update(
+                status=FormRequest.Status.CANCELLED
+            )
+            StepRun.objects.filter(run=run, status=StepRun.Status.WAITING).update(
+                status=StepRun.Status.SKIPPED, finished_at=timezone.now()
+            )
+            break
+        flagged = WorkflowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            cancel_requested=True
         )
-    else:
-        WorkflowRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+        if flagged or not WorkflowRun.objects.filter(pk=run.pk, finished_at=None).exists():
+            break
     run.refresh_from_db()
     return run
 

@@ -70,6 +70,7 @@ class Setting:
       "Insert variable"; validation then accepts text where a number is declared).
     - `choices`: allowed values of a `choice` (value, label) pairs, or plain values.
     - `children`: the settings inside a `group` (e.g. `offset` {amount, unit, direction}).
+    - `descending`: a `field` that also takes `-name` (sort from the highest or latest).
     - `show_if`: {"setting": value} — the panel shows this input only when a sibling has that
       value (e.g. `cron` only when `mode` is "cron"); validation skips hidden settings.
     """
@@ -86,6 +87,7 @@ class Setting:
     minimum: float | None = None
     maximum: float | None = None
     children: tuple["Setting", ...] = ()
+    descending: bool = False
     show_if: dict = field(default_factory=dict)
 
     def __post_init__(self):

@@ -12,14 +12,16 @@ def sweep() -> None:
     """Every minute: recover runs of dead workers, wake due waiting runs, fire date triggers,
     repair schedules that drifted from their workflows."""
     from .triggers.dates import fire_due_date_triggers
+    from .triggers.datetime_at import fire_due_datetime_triggers
     from .triggers.schedule import reconcile_schedules
 
     reconcile_schedules()
-    recovered = worker.recover_expired_leases()
-    resumed = queue.resume_due_runs(kick_after=False)
-    started = fire_due_date_triggers()
-    if recovered or resumed or started:
-        worker.drain()
+    fire_due_date_triggers()
+    fire_due_datetime_triggers()
+    # Always: a lost kick must never strand `queued` runs (drain recovers and resumes first,
+    # and an empty queue costs it one query).
+    worker.drain()
+    queue.schedule_next_resume()
 
 
 def run_schedule(workflow_id: str) -> None:

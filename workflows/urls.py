@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 
-from . import views, webhooks
+from . import intake_views, views, webhooks
 from .builder import views as builder_views
 from .secrets import views as secret_views
 
@@ -34,7 +34,9 @@ urlpatterns = [
     path("runs/<uuid:pk>/retry/", views.run_retry, name="run-retry"),
     path("forms/", views.form_inbox, name="form-inbox"),
     path("forms/<uuid:pk>/submit/", views.form_submit, name="form-submit"),
+    path("forms/<uuid:pk>/card/", views.form_card, name="form-card"),
     path("settings/secrets/", secret_views.secrets_settings, name="secrets-settings"),
     # Under daphne crm/asgi.py answers these before Django (workflows/webhooks.py).
+    path("f/<str:token>/", intake_views.intake_form, name="intake-form"),
     re_path(r"^webhooks/(?P<token>[^/]+)/?$", webhooks.webhook, name="webhook"),
 ]

@@ -19,7 +19,8 @@ from crm.views import member_required
 from . import forms, selectors, services
 from .builder import edits
 from .builder.canvas import canvas_context
-from .models import Workflow, WorkflowRun, WorkflowVersion
+from .gallery import views as gallery_views
+from .models import Workflow, WorkflowRun
 from .validation import validate
 
 PAGE_SIZE = 25
@@ -62,64 +63,39 @@ def _page(request, queryset):
 # --- workflows -------------------------------------------------------------------------------
 
 
+# The list's columns (SPEC 8): a person shows or hides them (kept in the browser).
+LIST_COLUMNS = (
+    ("name", "Name"),
+    ("trigger", "Trigger"),
+    ("updated", "Last updated"),
+    ("status", "Status"),
+    ("runs", "Runs (last 7 days)"),
+)
+
+
 @member_required
 def workflow_list(request):
     search = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
-    workflows = selectors.workflows_in(request.workspace, search, status).prefetch_related(
-        "versions"
-    )
-    context = {"page": _page(request, workflows), "search": search, "status": status}
+    workflows = selectors.with_recent_run_counts(
+        selectors.workflows_in(request.workspace, search, status)
+    ).prefetch_related("versions")
+    context = {
+        "page": _page(request, workflows),
+        "search": search,
+        "status": status,
+        "columns": LIST_COLUMNS,
+    }
     template = "workflows/_workflow_table.html" if request.htmx else "workflows/list.html"
     return render(request, template, context)
 
 
 @manager_required
-@require_POST
 def workflow_create(request):
-    try:
-        # A blank workflow: its builder shows the trigger card "Choose a trigger" (SPEC 8.1).
-        workflow = services.create_workflow(
-            request.workspace,
-            request.POST.get("name", ""),
-            user=request.user,
-            graph={"trigger": {}, "steps": [], "layout": {}},
-        )
-    except services.WorkflowError as error:
-        messages.error(request, str(error))
-        return redirect("workflow-list")
-    messages.success(request, f"Created “{workflow.name}”. Choose its trigger, then add steps.")
-    return redirect("workflow-detail", pk=workflow.pk)
-
-
-@member_required
-def workflow_detail(request, pk):
-    workflow = _workflow(request, pk)
-    tab = request.GET.get("tab", "draft")
-    draft = workflow.draft
-    versions = (
-        WorkflowVersion.objects.filter(workflow=workflow, number__isnull=False)
-        .select_related("published_by")
-        .order_by("-number")
-    )
-    latest = versions.first()
-    active = workflow.active_version
-    shown = draft or active or latest
-    context = {
-        "workflow": workflow,
-        "tab": tab,
-        "draft": draft,
-        "active": active,
-        "latest": latest,
-        "graph": shown.graph if shown else None,
-        "graph_json": json.dumps(draft.graph, indent=2) if draft else "",
-        "problems": validate(draft.graph) if draft else [],
-        "versions": versions,
-        "runs": selectors.runs_in(request.workspace, workflow=workflow)[:50],
-        "can_manage": request.membership.can_manage,
-        "webhook_url": request.build_absolute_uri(f"/webhooks/{workflow.webhook_token}/"),
-    }
-    return render(request, "workflows/detail.html", context)
+    """GET: the "New workflow" page (a name, or the template gallery); POST creates it."""
+    if request.method == "POST":
+        return gallery_views.create_from_form(request)
+    return gallery_views.gallery_page(request)
 
 
 @manager_required
@@ -292,7 +268,7 @@ def run_detail(request, pk):
     context = {
         "run": run,
         "steps": steps,
-        "canvas": None if request.htmx else canvas_context(run.version.graph, step_runs=steps),
+        "canvas": canvas_context(run.version.graph, step_runs=steps),
         "can_manage": request.membership.can_manage,
         "emails": run.emails.all()[:50],
     }
@@ -337,7 +313,17 @@ def form_inbox(request):
     pending = forms.pending_forms_for(request.workspace, request.user).select_related(
         "run__workflow"
     )
-    return render(request, "workflows/forms.html", {"forms": pending})
+    cards = [{"form": form, "inputs": forms.inputs_for(form)} for form in pending]
+    return render(request, "workflows/forms.html", {"cards": cards})
+
+
+@member_required
+def form_card(request, pk):
+    """One pending form's card, fetched by the inbox when the form appears live."""
+    form = get_object_or_404(forms.pending_forms_for(request.workspace, request.user), pk=pk)
+    return render(
+        request, "workflows/_form_card.html", {"form": form, "inputs": forms.inputs_for(form)}
+    )
 
 
 @member_required
@@ -354,7 +340,11 @@ def form_submit(request, pk):
             return render(
                 request,
                 "workflows/_form_card.html",
-                {"form": form, "errors": error.errors, "values": values},
+                {
+                    "form": form,
+                    "errors": error.errors,
+                    "inputs": forms.inputs_for(form, values),
+                },
             )
         messages.error(request, "Please fix the highlighted fields.")
     else:

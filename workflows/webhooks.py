@@ -27,7 +27,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .models import WorkflowRun
-from .queue import start_run, start_runs
+from .queue import start_runs
+from .triggers import senders
 from .triggers.index import trigger_index
 from .triggers.webhook import (
     MAX_BODY_BYTES,
@@ -35,6 +36,7 @@ from .triggers.webhook import (
     WebhookCall,
     accept,
     new_run_depth,
+    store_webhook_run,
     too_large,
 )
 
@@ -63,8 +65,11 @@ def webhook(request, token: str):
         payload = accept(target, call)
     except Rejected as rejected:
         return _rejection_response(rejected)
-    run = start_run(target.version, payload, WorkflowRun.Source.TRIGGER)
-    return JsonResponse({"run_id": str(run.pk)}, status=202)
+    try:
+        stored = store_webhook_run(target, call, payload)
+    except Rejected as rejected:
+        return _rejection_response(rejected)
+    return JsonResponse({"run_id": stored.run_id}, status=200 if stored.repeated else 202)
 
 
 def _call_from_request(request, target) -> WebhookCall:
@@ -100,6 +105,7 @@ class WebhookIntake:
         self.writer = GroupCommitWriter()
         # Index refreshes read the database: one thread, off the event loop.
         self.database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-index")
+        self.deliveries = ThreadPoolExecutor(max_workers=2, thread_name_prefix="webhook-ids")
 
     async def __call__(self, scope, receive, send) -> None:
         token = token_from_path(scope["path"])
@@ -123,12 +129,31 @@ class WebhookIntake:
         except Rejected as rejected:
             await _send_json(send, rejected.status, {"detail": rejected.message}, rejected.headers)
             return
+        if senders.delivery_id(target.auth, call.headers, call.body) is not None:
+            # Deliveries with an id are stored one by one (a unique row per id), off the loop.
+            await self._store_delivery(send, target, call, payload)
+            return
         try:
             run_id = await self.writer.submit(target.version, payload, new_run_depth(call))
         except Exception:  # noqa: BLE001 - logged by the writer; the caller may retry
             await _send_json(send, 503, {"detail": "The run could not be stored; retry."})
             return
         await _send_json(send, 202, {"run_id": run_id})
+
+    async def _store_delivery(self, send, target, call, payload) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            stored = await loop.run_in_executor(
+                self.deliveries, _store_delivery_run, target, call, payload
+            )
+        except Rejected as rejected:
+            await _send_json(send, rejected.status, {"detail": rejected.message})
+            return
+        except Exception:  # noqa: BLE001 - the sender retries with the same id
+            logger.exception("Storing a webhook delivery failed")
+            await _send_json(send, 503, {"detail": "The run could not be stored; retry."})
+            return
+        await _send_json(send, 200 if stored.repeated else 202, {"run_id": stored.run_id})
 
     async def _target(self, token: str):
         data, stale = trigger_index.peek()
@@ -153,6 +178,11 @@ class WebhookIntake:
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
+
+
+def _store_delivery_run(target, call, payload):
+    close_old_connections()
+    return store_webhook_run(target, call, payload)
 
 
 def _current_index():

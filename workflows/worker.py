@@ -22,9 +22,11 @@ from crm.models import Workspace
 from .engine import execute_claimed_run
 from .live import events
 from .models import RunStatus, WorkflowRun
-from .queue import request_drain, resume_due_runs
+from .queue import request_drain, resume_due_runs, schedule_next_resume
 
-CLAIM_BATCH = 8
+# One run per claim: a claimed run is `running` and holds a slot of its workspace's cap, so a
+# worker claims only the run it is about to execute (a batch would sit idle behind a slow run).
+CLAIM_BATCH = 1
 DRAIN_SECONDS = 60
 
 
@@ -34,7 +36,9 @@ def worker_id() -> str:
 
 def claim(owner: str, batch: int = CLAIM_BATCH) -> list:
     """Moves up to `batch` queued runs to `running` under this owner's lease, oldest first,
-    never letting a workspace go over its cap of running runs."""
+    never letting a workspace go over its cap of running runs.
+
+    The list has an attribute `more`: whether other runs were waiting for a worker."""
     cap = settings.WORKFLOW_MAX_CONCURRENT_RUNS
     now = timezone.now()
     with transaction.atomic():
@@ -54,7 +58,7 @@ def claim(owner: str, batch: int = CLAIM_BATCH) -> list:
             queued = queued.select_for_update(skip_locked=True, of=("self",))
         candidates = list(queued.values_list("id", "workspace_id")[: batch * 4])
         if not candidates:
-            return []
+            return Claimed()
         workspaces = sorted({ws for _, ws in candidates})
         if connection.vendor == "postgresql":
             # Serialises claims per workspace so two workers cannot both fill the last slot.
@@ -84,25 +88,36 @@ def claim(owner: str, batch: int = CLAIM_BATCH) -> list:
         WorkflowRun.objects.filter(id__in=chosen, started_at__isnull=True).update(started_at=now)
         workspace_of = dict(candidates)
         events.runs_claimed({run_id: workspace_of[run_id] for run_id in chosen})
-    return chosen
+    return Claimed(chosen, more=len(candidates) > len(chosen))
+
+
+class Claimed(list):
+    def __init__(self, run_ids=(), more: bool = False):
+        super().__init__(run_ids)
+        self.more = more
 
 
 def drain(owner: str | None = None, seconds: float | None = DRAIN_SECONDS) -> int:
     """Claims and executes queued runs until none is left (or `seconds` have passed).
 
-    When a claim comes back full, another drain is kicked first so idle workers join in.
+    When more runs wait than this drain claimed first, another drain is kicked so an idle
+    worker joins in (that one does the same, so workers join one by one while work remains).
+    Once the queue is empty, the next due delay gets a timer (queue.schedule_next_resume).
     """
     owner = owner or worker_id()
     recover_expired_leases()
     resume_due_runs(kick_after=False)
     deadline = None if seconds is None else time.monotonic() + seconds
     done = 0
+    asked_for_help = settings.WORKFLOW_RUN_INLINE
     while deadline is None or time.monotonic() < deadline:
         claimed = claim(owner)
         if not claimed:
+            schedule_next_resume()
             return done
-        if len(claimed) == CLAIM_BATCH and not settings.WORKFLOW_RUN_INLINE:
+        if claimed.more and not asked_for_help:
             request_drain()
+            asked_for_help = True
         for run_id in claimed:
             execute_claimed_run(run_id, owner)
             done += 1

@@ -231,7 +231,26 @@ def nav_class(context, prefix: str) -> str:
     return "nav-link active" if active else "nav-link"
 
 
+TIMELINE_ICONS = {
+    "created": "plus",
+    "updated": "pencil",
+    "archived": "archive",
+    "restored": "rotate-ccw",
+    "note": "file-text",
+    "task": "check-square",
+    "meeting": "calendar",
+    "run": "workflow",
+    "email": "mail",
+}
+
+
+@register.simple_tag
+def timeline_icon(kind: str) -> SafeString:
+    return icon(TIMELINE_ICONS.get(kind, "activity"), 14)
+
+
 OBJECT_ICONS = {
+    "columns": '<rect width="18" height="18" x="3" y="3" rx="2"/><path d="M9 3v18"/><path d="M15 3v18"/>',
     "company": "building",
     "person": "users",
     "opportunity": "target",

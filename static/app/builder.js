@@ -4,8 +4,8 @@
 (function () {
   "use strict";
   const root = document.querySelector("[data-builder]");
-  const viewport = document.querySelector("[data-canvas-viewport]");
-  const stage = document.querySelector("[data-canvas-stage]");
+  let viewport = null;
+  let stage = null;
   let zoom = null;
   let selected = null;
   let edge = "";
@@ -14,12 +14,14 @@
   // --- pan, zoom, zoom to fit ------------------------------------------------------------------
   function content() { return stage && stage.querySelector(".canvas-content"); }
 
-  function fit() {
+  // Zoom to fit; `readable` (the first view) never goes below 75 %, starting at the top.
+  function fit(readable) {
     const box = content();
     if (!zoom || !box) return;
     const w = box.offsetWidth, h = box.offsetHeight;
     const vw = viewport.clientWidth, vh = viewport.clientHeight;
-    const scale = Math.max(0.1, Math.min(1, (vw - 24) / w, (vh - 24) / h));
+    let scale = Math.max(0.1, Math.min(1, (vw - 24) / w, (vh - 24) / h));
+    if (readable === true) scale = Math.max(scale, Math.min(0.75, (vw - 24) / w));
     zoom.zoom(scale, { animate: false, force: true });
     const x = (vw / scale - w) / 2;
     const y = Math.max(12 / scale, (vh / scale - h) / 2);
@@ -34,16 +36,28 @@
     zoom.pan(x, y, { animate: true, force: true });
   }
 
-  if (viewport && stage && window.Panzoom) {
+  function onWheel(event) { event.preventDefault(); if (zoom) zoom.zoomWithWheel(event); }
+
+  // (Re)binds Panzoom to the stage on the page; the run view's box is re-rendered by live.js.
+  function initCanvas() {
+    const found = document.querySelector("[data-canvas-stage]");
+    if (!found || found === stage || !window.Panzoom) return;
+    if (zoom) zoom.destroy();
+    stage = found;
+    viewport = stage.closest("[data-canvas-viewport]");
     zoom = window.Panzoom(stage, {
       canvas: true, origin: "0 0", minScale: 0.1, maxScale: 2, step: 0.15,
       excludeClass: "panzoom-exclude", cursor: "grab",
     });
-    viewport.addEventListener("wheel", (event) => { event.preventDefault(); zoom.zoomWithWheel(event); }, { passive: false });
-    fit();
+    viewport.addEventListener("wheel", onWheel, { passive: false });
+    fit(true);
     window.builderZoom = zoom;
   }
-  document.querySelectorAll("[data-zoom-fit]").forEach((b) => b.addEventListener("click", fit));
+  initCanvas();
+  document.addEventListener("click", (event) => { if (event.target.closest("[data-zoom-fit]")) fit(); });
+  if (!root) {
+    new MutationObserver(initCanvas).observe(document.body, { childList: true, subtree: true });
+  }
 
   if (!root || !root.hasAttribute("data-editable")) return;
   const base = root.dataset.builderUrl;
@@ -68,6 +82,13 @@
     if (event.detail.verb === "post" && root.contains(event.detail.elt)) {
       event.detail.parameters.revision = revision();
     }
+  });
+  // The settings panel saved (HX-Trigger "builder:changed"): take its revision at once, so the
+  // next edit is not refused as stale, and redraw the canvas (names, problems).
+  document.addEventListener("builder:changed", (event) => {
+    const box = content();
+    if (box && event.detail && event.detail.revision) box.dataset.revision = event.detail.revision;
+    window.htmx.ajax("GET", base + "canvas/", { source: stage, target: "#canvas-stage", swap: "innerHTML" });
   });
   document.addEventListener("htmx:responseError", (event) => {
     if (!root.contains(event.detail.elt)) return;

@@ -223,3 +223,15 @@ def test_api_draft_put_goes_through_the_service_and_honours_if_match(api, chain)
     stale = api.put(url, new, format="json", HTTP_IF_MATCH=etag)
     assert stale.status_code == 409
     assert "This draft changed, reload" in stale.json()["detail"]
+
+
+def test_publishing_or_discarding_ends_the_drafts_history(chain):
+    edits.delete_step(chain, "c")
+    services.publish(chain)
+    assert not DraftSnapshot.objects.filter(workflow=chain).exists()
+    services.restore_version(chain, 1)
+    with pytest.raises(WorkflowError, match="Nothing to undo"):
+        edits.undo(chain)
+    edits.delete_step(chain, "b")
+    services.discard_draft(chain)
+    assert not DraftSnapshot.objects.filter(workflow=chain).exists()

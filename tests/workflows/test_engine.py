@@ -154,6 +154,22 @@ def test_a_filter_that_fails_ends_its_branch_but_the_run_completes(workspace):
     assert Task.objects.count() == 0
 
 
+def test_a_filter_that_passes_goes_on_to_its_next_step(workspace):
+    raw = graph(
+        step(
+            "gate",
+            "filter",
+            {"when": {"all": [{"left": "{{trigger.n}}", "op": "gt", "right": 5}]}},
+            ["make"],
+        ),
+        step("make", "create_record", {"object": "task", "values": {"title": "t"}}),
+    )
+    run = run_workflow(workspace, raw, {"n": 7})
+    assert run.status == RunStatus.COMPLETED
+    assert steps_of(run)[("gate", "")].status == StepRun.Status.SUCCEEDED
+    assert Task.objects.count() == 1
+
+
 def test_parallel_branches_run_and_merge_once_after_both(workspace):
     raw = graph(
         step("a", "create_record", {"object": "task", "values": {"title": "a"}}, ["merge"]),
@@ -277,14 +293,28 @@ def test_an_iterator_over_too_many_items_fails_clearly(workspace):
     assert "at most 10,000 items" in run.error
 
 
-def test_a_run_over_a_thousand_steps_fails_clearly(workspace):
+def test_an_iterator_of_ten_thousand_items_fits_under_the_step_cap(workspace):
     raw = graph(
         step("each", "iterator", {"items": "{{trigger.items}}", "loop": ["gate"]}),
         step("gate", "filter", {"when": {"all": [{"left": 1, "op": "eq", "right": 1}]}}),
     )
-    run = run_workflow(workspace, raw, {"items": list(range(1001))})
+    run = run_workflow(workspace, raw, {"items": list(range(10_000))})
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert run.steps.count() == 10_001
+
+
+def test_a_run_over_the_step_cap_fails_clearly(workspace, monkeypatch):
+    from workflows import engine
+
+    assert engine.MAX_STEPS_PER_RUN == 100_000  # SPEC 5; lowered below so the test is quick
+    monkeypatch.setattr(engine, "MAX_STEPS_PER_RUN", 50)
+    raw = graph(
+        step("each", "iterator", {"items": "{{trigger.items}}", "loop": ["gate"]}),
+        step("gate", "filter", {"when": {"all": [{"left": 1, "op": "eq", "right": 1}]}}),
+    )
+    run = run_workflow(workspace, raw, {"items": list(range(51))})
     assert run.status == RunStatus.FAILED
-    assert "1,000 steps" in run.error
+    assert "50 steps" in run.error
 
 
 class Flaky(StepHandler):

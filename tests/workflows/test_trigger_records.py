@@ -64,14 +64,20 @@ def test_creating_a_person_starts_a_record_created_run_with_the_record(workspace
     assert {"first_name", "email"} <= set(payload["changed_fields"])
 
 
-def test_no_run_starts_before_the_transaction_commits(
-    workspace, django_capture_on_commit_callbacks
+def test_a_write_stores_its_runs_in_its_own_transaction_and_kicks_workers_after_commit(
+    workspace, settings, django_capture_on_commit_callbacks
 ):
+    from workflows import queue
+
+    settings.WORKFLOW_RUN_INLINE = False  # a real worker would only look after the kick
     workflow = record_workflow(workspace)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        person(workspace)
-    assert runs_of(workflow) == []
-    assert len(callbacks) == 1
+        with transaction.atomic():
+            person(workspace)
+            # Before the commit, in the writing transaction: a crash after the commit can
+            # no longer lose the run, and a rollback takes it away with the write.
+            assert [run.status for run in runs_of(workflow)] == [RunStatus.QUEUED]
+    assert queue.request_drain in callbacks  # the kick, after the commit
 
 
 def test_a_rolled_back_write_starts_nothing(workspace, after_commit):
@@ -318,8 +324,9 @@ def test_another_process_sees_a_published_workflow_once_its_refresh_interval_pas
 
 
 def test_a_loaded_record_needs_no_query_to_know_its_former_values(
-    workspace, steady_index, after_commit
+    workspace, steady_index, settings
 ):
+    settings.WORKFLOW_RUN_INLINE = False  # count the save's queries, not a run's
     workflow = record_workflow(workspace, "record_updated", fields=["email"])
     steady_index.current()
     ada = Person.objects.get(pk=person(workspace).pk)
@@ -327,8 +334,8 @@ def test_a_loaded_record_needs_no_query_to_know_its_former_values(
         ada.email = "ada@x.io"
         ada.save()
     assert not any(q["sql"].startswith("SELECT") for q in queries.captured_queries)
-    assert runs_of(workflow) == []  # starts after commit
-    assert len(queries.captured_queries) == 1  # the UPDATE
+    assert len(runs_of(workflow)) == 1  # stored with the write
+    assert queries.captured_queries[0]["sql"].startswith("UPDATE")
 
 
 def test_records_bulk_created_reports_each_instance_as_created(workspace, after_commit):

@@ -140,3 +140,21 @@ def test_webhook_tokens_come_from_the_path():
     assert webhooks.token_from_path("/webhooks/abc") == "abc"
     assert webhooks.token_from_path("/webhooks/abc/def/") is None
     assert webhooks.token_from_path("/webhooks/") is None
+
+
+def test_the_intake_starts_one_run_for_a_replayed_github_delivery(intake, workspace):
+    import hashlib
+    import hmac
+
+    workflow = webhook_workflow(workspace, auth="github")
+    body = b'{"action": "opened"}'
+    signature = (
+        "sha256=" + hmac.new(workflow.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+    )
+    headers = {"x-hub-signature-256": signature, "x-github-delivery": "d-1"}
+    path = f"/webhooks/{workflow.webhook_token}/"
+    first = asyncio.run(call(intake, "POST", path, body, headers))
+    again = asyncio.run(call(intake, "POST", path, body, headers))
+    assert (first[0], again[0]) == (202, 200)
+    assert again[2] == {"run_id": first[2]["run_id"]}
+    assert WorkflowRun.objects.filter(workflow=workflow).count() == 1

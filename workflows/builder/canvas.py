@@ -1,13 +1,17 @@
 """What the canvas partial draws: layout.py's positions joined with the graph's names, the
 problems of each card and, in the run view, each card's status and the branches taken."""
 
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
 from ..graph import Graph
 from ..steps import get_handler
 from ..triggers.kinds import get_kind
 from ..validation import Problem
 from .layout import CARD_H, CARD_W, TRIGGER, layout
 
-GROUP_ICONS = {"Records": "▤", "Flow": "⑂", "Outside": "⇄", "People": "☺"}
+ARROW = ' marker-end="url(#canvas-arrow)"'
+GROUP_ICONS = {"Records": "▤", "Flow": "◇", "Outside": "⇄", "People": "☺"}
 # The worst status wins when a step ran several times (inside an iterator).
 STATUS_RANK = ["not_run", "skipped", "succeeded", "running", "waiting", "failed"]
 
@@ -74,7 +78,28 @@ def canvas_context(raw: dict, problems: list[Problem] | None = None, step_runs=N
         for p in result.pluses
     ]  # fmt: skip
     general = [p.message for p in problems or [] if not p.step]
+    # Edges, labels and "+" are many small elements: joined here, as a template loop over
+    # them costs most of a 100-step page's render time.
+    edges_svg = "".join(
+        f'<path class="edge edge-{p["kind"]}{" edge-" + p["state"] if p["state"] else ""}" '
+        f'd="{p["d"]}"{ARROW if p["arrow"] else ""}></path>'
+        for p in paths
+    )
+    labels_html = "".join(
+        f'<span class="canvas-label canvas-label-{label.kind}" '
+        f'style="left:{label.x:g}px;top:{label.y:g}px">{escape(label.text)}</span>'
+        for label in result.labels
+    )
+    pluses_html = "".join(
+        f'<button type="button" class="canvas-plus panzoom-exclude" '
+        f'style="left:{p["x"]:g}px;top:{p["y"]:g}px" data-edge="{escape(p["edge"])}" '
+        f'aria-label="{escape(p["label"])}" title="{escape(p["label"])}">+</button>'
+        for p in pluses
+    )
     return {
+        "edges_svg": mark_safe(edges_svg),  # noqa: S308 (every value above is escaped or ours)
+        "labels_html": mark_safe(labels_html),  # noqa: S308
+        "pluses_html": mark_safe(pluses_html),  # noqa: S308
         "width": result.width,
         "height": result.height,
         "card_w": CARD_W,

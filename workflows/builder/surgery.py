@@ -254,8 +254,12 @@ def fresh_id(base: str, taken) -> str:
 
 
 def fresh_name(base: str, names) -> str:
+    """`base`, or the next free "<base> N" (a copy of "Delay 2" is "Delay 3", not "Delay 2 2")."""
     if base not in names:
         return base
+    numbered = re.match(r"^(.*\S) (\d+)$", base)
+    if numbered:
+        base = numbered.group(1)
     n = 2
     while f"{base} {n}" in names:
         n += 1

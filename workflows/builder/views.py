@@ -22,6 +22,7 @@ from ..views import _run, _workflow, manager_required
 from . import edits
 from .canvas import canvas_context
 from .diff import changes
+from .samples import sample_payload
 
 GROUPS = ("Records", "Flow", "Outside", "People")
 
@@ -92,6 +93,8 @@ def builder_page(request, pk):
         "webhook_url": request.build_absolute_uri(f"/webhooks/{workflow.webhook_token}/"),
         **_canvas(workflow, version=shown, editable=editable),
     }
+    if editable:
+        context["sample_payload"] = sample_payload(workflow, draft.graph)
     if tab == "versions":
         context["version_rows"] = version_rows(list(versions))
     if tab == "runs":

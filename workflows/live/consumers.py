@@ -108,9 +108,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if kind in ("form.created", "form.closed"):
             if not self.may_fill(event):
                 return None
-            return {"type": kind, "form": event["form"], "title": event.get("title", "")}
+            return {
+                "type": kind,
+                "form": event["form"],
+                "title": event.get("title", ""),
+                "at": event.get("at"),
+            }
         if kind == "notification":
-            return {k: event.get(k) for k in ("type", "notification", "title", "link", "at")}
+            keys = ("type", "id", "title", "message", "link", "read", "created_at", "unread", "at")
+            return {k: event.get(k) for k in keys}
+        if kind == "notification.read":
+            return {k: event.get(k) for k in ("type", "ids", "unread", "at")}
         return None
 
     def may_fill(self, event: dict) -> bool:

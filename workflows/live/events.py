@@ -68,11 +68,17 @@ def publish_many(items: Iterable[tuple[str, dict]]) -> None:
     items = list(items)
     if not items:
         return
-    stamp = time.time()
     for _, event in items:
         event.setdefault("id", uuid.uuid4().hex)
+    transaction.on_commit(lambda: publisher().add(stamped(items)), robust=True)
+
+
+def stamped(items: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    """`at` is when the change committed: what the live latency is measured from."""
+    stamp = time.time()
+    for _, event in items:
         event.setdefault("at", stamp)
-    transaction.on_commit(lambda: publisher().add(items), robust=True)
+    return items
 
 
 def iso(value: datetime | None) -> str | None:

@@ -14,7 +14,7 @@ def get_handler(step_type: str) -> StepHandler | None:
     return REGISTRY.get(step_type)
 
 
-from . import flow, form, records  # noqa: E402, F401  (registration side effects)
+from . import flow, form, notify, records, tags  # noqa: E402, F401  (registration side effects)
 
 try:  # steps that reach outside (HTTP, email, code) and forms register themselves when present
     from . import code, email, http  # noqa: E402, F401

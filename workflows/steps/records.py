@@ -151,6 +151,7 @@ class FindRecords(StepHandler):
             "field",
             label="Sort by",
             help="A field; a - in front sorts from the highest or latest.",
+            descending=True,
         ),
         Setting(
             "limit", "integer", label="At most", default=100, minimum=1, maximum=MAX_FIND_LIMIT

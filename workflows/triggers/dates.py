@@ -39,7 +39,8 @@ def fire_due_date_triggers(now: dt.datetime | None = None) -> int:
         workflow__status=Workflow.Status.ACTIVE,
     ).select_related("workflow", "workflow__workspace")
     # Due times before the window can never fire again: their firing rows are history.
-    DateTriggerFiring.objects.filter(due__lt=now - 2 * LOOKBACK).delete()
+    # (A `datetime` trigger's row, with no record, is kept: it is what stops a second run.)
+    DateTriggerFiring.objects.filter(due__lt=now - 2 * LOOKBACK).exclude(record_id="").delete()
     started = 0
     for version in versions:
         try:

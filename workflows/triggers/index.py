@@ -72,6 +72,15 @@ class WebhookTarget:
     method: str
     auth: str
     secret: str
+    # The secret before the last `webhook-secret/` call, accepted until `previous_until`.
+    previous_secret: str = ""
+    previous_until: object = None  # datetime | None
+
+    def secrets(self, now) -> list[str]:
+        """The secrets a call may be signed with at `now`."""
+        if self.previous_secret and self.previous_until and now < self.previous_until:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
 
 @dataclass
@@ -113,6 +122,8 @@ def build(generation: int | None) -> IndexData:
                 method=str(trigger_settings.get("method") or "POST").upper(),
                 auth=str(trigger_settings.get("auth") or "none"),
                 secret=version.workflow.webhook_secret,
+                previous_secret=version.workflow.previous_webhook_secret,
+                previous_until=version.workflow.previous_secret_expires_at,
             )
             continue
         fields = trigger_settings.get("fields")

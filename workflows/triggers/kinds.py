@@ -169,6 +169,33 @@ register(
         payload=("scheduled_for",),
     )
 )
+
+
+def _datetime_problems(settings: dict) -> list[str]:
+    from .datetime_at import datetime_problems
+
+    return datetime_problems(settings)
+
+
+register(
+    TriggerKind(
+        "datetime",
+        "Date and time",
+        (
+            Setting(
+                "at",
+                "datetime_local",
+                label="Date and time",
+                required=True,
+                placeholder="2026-12-24T09:00",
+                help="Runs once at this local time (publish again with a new time to run again).",
+            ),
+            Setting("timezone", "timezone", label="Time zone", default="UTC"),
+        ),
+        validate=_datetime_problems,
+        payload=("scheduled_for",),
+    )
+)
 register(
     TriggerKind(
         "manual",
@@ -205,8 +232,16 @@ register(
                     ("none", "None"),
                     ("token", "Token (X-Workflow-Token header)"),
                     ("hmac", "HMAC signature (X-Signature header)"),
+                    ("github", "GitHub (X-Hub-Signature-256)"),
+                    ("stripe", "Stripe (Stripe-Signature)"),
+                    ("shopify", "Shopify (X-Shopify-Hmac-SHA256)"),
+                    ("slack", "Slack (X-Slack-Signature)"),
+                    ("standard", "Standard Webhooks / Svix (webhook-signature)"),
                 ),
                 default="none",
+                help="Senders sign with the webhook secret; set a sender-issued one "
+                "(Stripe, Shopify, Slack, Svix) with the secret's Set button or "
+                "webhook-secret/ in the API.",
             ),
             Setting(
                 "expected_body",
@@ -257,5 +292,34 @@ register(
         ),
         validate=_date_relative_problems,
         payload=("record", "due"),
+    )
+)
+
+
+def _intake_problems(settings: dict) -> list[str]:
+    from .form import intake_problems
+
+    return intake_problems(settings)
+
+
+register(
+    TriggerKind(
+        "form_submitted",
+        "Form submitted",
+        (
+            Setting("title", "text", label="Title", required=True),
+            Setting("description", "textarea", label="Description"),
+            Setting("fields", "form_fields", label="Fields", required=True),
+            Setting("submit_label", "text", label="Button label", default="Submit"),
+            Setting(
+                "thank_you",
+                "textarea",
+                label="Thank-you text",
+                default="Thank you! We received your answers.",
+                help="Shown after a good submission.",
+            ),
+        ),
+        validate=_intake_problems,
+        payload=("values", "submitted_at"),
     )
 )

@@ -19,8 +19,9 @@ When a save happens:
 3. each listening workflow's `fields` filter (updates only: fire when one of them changed) and
    `when` condition decide. `when` sees the payload under `trigger`, exactly as the steps do:
    `{{trigger.record.stage}}`, `{{trigger.before.stage}}`, `{{trigger.changed_fields}}`;
-4. the runs start after the transaction commits (`transaction.on_commit`), so a rolled-back
-   write starts nothing and a run never reads a record that is not committed yet.
+4. the runs are stored in the writing transaction (`queue.start_runs`), so a rolled-back write
+   starts nothing and a committed one never lacks its runs; workers are kicked only after the
+   commit, so a run never reads a record that is not committed yet.
 
 An update that changes no field fires nothing. Payload: `event` (what happened), `object`,
 `record`, `before` (updates and deletes; null on creation), `changed_fields` (on creation, the
@@ -36,7 +37,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from functools import cache, cached_property
 
-from django.db import models, transaction
+from django.db import models
 from django.db.models.signals import post_delete, post_init, post_save, pre_save
 from django.utils import timezone
 
@@ -329,14 +330,13 @@ def fire(events: Iterable[RecordEvent], triggers: Sequence[RecordTrigger]) -> No
                 _explain_depth_limit(step, trigger)
         return
     parent = WorkflowRun(pk=step.run_id, depth=step.depth) if step else None
-
-    def start() -> None:
-        for trigger, batch in payloads.values():
-            queue.start_runs(
-                trigger.version, batch, WorkflowRun.Source.TRIGGER, parent_run=parent, depth=depth
-            )
-
-    transaction.on_commit(start, robust=True)
+    # Stored in the writing transaction (SPEC 5: a write never commits without the runs it
+    # triggers, and they roll back with it); only the kick waits for the commit, so no
+    # worker reads a record that is not committed yet.
+    for trigger, batch in payloads.values():
+        queue.start_runs(
+            trigger.version, batch, WorkflowRun.Source.TRIGGER, parent_run=parent, depth=depth
+        )
 
 
 def _explain_depth_limit(step: runtime.RunningStep, trigger: RecordTrigger) -> None:

@@ -17,15 +17,24 @@ import hmac
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
 from .. import runtime
-from ..models import Workflow, new_token
+from ..models import WebhookDelivery, Workflow, WorkflowRun, new_token
+from . import senders
 from .index import WebhookTarget
 from .webhook_rate import rate_limiter
 
 MAX_BODY_BYTES = 1024 * 1024
-AUTH_HEADERS = frozenset({"x-workflow-token", "x-signature", "authorization", "cookie"})
+AUTH_HEADERS = frozenset(
+    {"x-workflow-token", "x-signature", "authorization", "cookie", *senders.SIGNATURE_HEADERS}
+)
+# How long the former secret still works after `set_webhook_secret` (SPEC section 7).
+PREVIOUS_SECRET_GRACE = 3600
 JSON_TYPES = ("", "application/json", "text/json")
 
 
@@ -98,15 +107,23 @@ def too_large() -> Rejected:
 
 
 def check_auth(target: WebhookTarget, call: WebhookCall) -> None:
-    secret = target.secret.encode()
-    if target.auth == "token":
+    secrets = [s.encode() for s in target.secrets(timezone.now())]
+    if target.auth in senders.SCHEMES:
+        try:
+            senders.verify(target.auth, call.headers, call.body, target.secrets(timezone.now()))
+        except senders.SignatureError as error:
+            raise Rejected(401, str(error)) from None
+    elif target.auth == "token":
         given = call.headers.get("x-workflow-token", "").encode()
-        if not hmac.compare_digest(given, secret):
+        if not any([hmac.compare_digest(given, secret) for secret in secrets]):
             raise Rejected(401, "Missing or wrong X-Workflow-Token header.")
     elif target.auth == "hmac":
-        expected = "sha256=" + hmac.new(secret, call.body, hashlib.sha256).hexdigest()
-        given = call.headers.get("x-signature", "").strip().lower()
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        given = call.headers.get("x-signature", "").strip().lower().encode()
+        expected = [
+            b"sha256=" + hmac.new(secret, call.body, hashlib.sha256).hexdigest().encode()
+            for secret in secrets
+        ]
+        if not any([hmac.compare_digest(given, e) for e in expected]):
             raise Rejected(
                 401,
                 "Missing or wrong X-Signature header (sha256=<hex HMAC-SHA256 "
@@ -185,3 +202,77 @@ def rotate_webhook_secret(workflow: Workflow) -> str:
     workflow.webhook_secret = new_token()
     workflow.save(update_fields=["webhook_secret", "updated_at"])
     return workflow.webhook_secret
+
+
+def set_webhook_secret(workflow: Workflow, secret: str | None = None) -> str:
+    """Sets the sender-issued `secret`, or a new random one when None; the former secret is
+    still accepted for an hour, as senders such as Shopify take that long to switch over.
+    Returns the secret now in force."""
+    with transaction.atomic():
+        workflow = Workflow.objects.select_for_update().get(pk=workflow.pk)
+        workflow.previous_webhook_secret = workflow.webhook_secret
+        workflow.previous_secret_expires_at = timezone.now() + timedelta(
+            seconds=PREVIOUS_SECRET_GRACE
+        )
+        workflow.webhook_secret = secret if secret is not None else new_token()
+        workflow.webhook_secret_given = secret is not None
+        workflow.save(
+            update_fields=[
+                "webhook_secret",
+                "webhook_secret_given",
+                "previous_webhook_secret",
+                "previous_secret_expires_at",
+                "updated_at",
+            ]
+        )
+    return workflow.webhook_secret
+
+
+# --- delivery ids -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    run_id: str
+    repeated: bool  # a delivery seen before: its first run, nothing new started
+
+
+def store_webhook_run(target: WebhookTarget, call: WebhookCall, payload: dict) -> StoredCall:
+    """Stores the run of an accepted call. A call with a sender's delivery id is stored at
+    most once per workflow: its id row and its run commit together, and a repeat (also one
+    racing the first) answers with the first run."""
+    from ..queue import start_run
+
+    depth = new_run_depth(call)
+    delivery = senders.delivery_id(target.auth, call.headers, call.body)
+    workflow_id = target.version.workflow_id
+    if delivery is None:
+        run = start_run(target.version, payload, WorkflowRun.Source.TRIGGER, depth=depth)
+        return StoredCall(str(run.pk), repeated=False)
+    first = _first_run_of(workflow_id, delivery)
+    if first is not None:
+        return first
+    try:
+        with transaction.atomic():
+            row = WebhookDelivery.objects.create(workflow_id=workflow_id, delivery_id=delivery)
+            run = start_run(target.version, payload, WorkflowRun.Source.TRIGGER, depth=depth)
+            WebhookDelivery.objects.filter(pk=row.pk).update(run=run)
+    except IntegrityError:  # the same delivery, stored meanwhile by another request
+        return _first_run_of(workflow_id, delivery) or StoredCall("", repeated=True)
+    return StoredCall(str(run.pk), repeated=False)
+
+
+def _first_run_of(workflow_id, delivery: str) -> StoredCall | None:
+    row = (
+        WebhookDelivery.objects.filter(workflow_id=workflow_id, delivery_id=delivery)
+        .values_list("run_id", flat=True)
+        .first()
+    )
+    if (
+        row is None
+        and not WebhookDelivery.objects.filter(
+            workflow_id=workflow_id, delivery_id=delivery
+        ).exists()
+    ):
+        return None
+    return StoredCall(str(row) if row else "", repeated=True)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workflows', '0005_security_published_by_key'),
+        ('workflows', '0006_merge_security_parity'),
     ]
 
     operations = [

@@ -1,0 +1,264 @@
+"""The live sockets (SPEC section 8, "live"; docs/live.md), through the real ASGI application:
+auth from the session, the origin check, isolation by workspace and by assignee, delivery
+from another (worker) process within 1 s in the embedded default and with Redis, and one
+database reader per web process whatever the number of sockets."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connection
+from django.test import Client
+
+from crm.models import Role
+from tests.conftest import make_user, make_workspace
+from workflows.live import relay as relay_module
+
+from .helpers import graph, published, step
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("LIVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/8")
+
+
+def session_of(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def open_socket(session: str | None, path="/ws/live/", origin=b"http://testserver"):
+    from crm.asgi import application
+
+    headers = [(b"origin", origin)]
+    if session:
+        headers.append((b"cookie", f"sessionid={session}".encode()))
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect(timeout=5)
+    if connected:
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "ready"
+    return communicator, connected, code
+
+
+def worker_env() -> dict:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings", "WORKFLOW_RUN_INLINE": "1"}
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        env["SQLITE_PATH"] = db["NAME"]
+        env.pop("DATABASE_URL", None)
+    else:
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    return env
+
+
+async def in_worker_process(*args, redis: bool = False) -> float:
+    """Runs tests/workflows/live_worker.py in its own process; returns when it finished."""
+    env = worker_env()
+    if redis:
+        env["REDIS_URL"] = REDIS_URL
+    else:
+        env.pop("REDIS_URL", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "tests/workflows/live_worker.py"), *map(str, args),
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()[-2000:]
+    return time.time()
+
+
+async def receive_type(communicator, kind: str, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no {kind} event within {timeout} s"
+        message = await communicator.receive_json_from(timeout=remaining)
+        if message["type"] == kind:
+            return {**message, "received_at": time.time()}
+
+
+FORM_FOR = "member@example.com"
+
+
+@sync_to_async
+def team():
+    """A workspace with an owner and a member, a form workflow assigned to the member, and a
+    stranger in another workspace with the same kind of workflow."""
+    workspace = make_workspace("live")
+    owner = make_user("owner@example.com", workspace, Role.OWNER)
+    member = make_user(FORM_FOR, workspace, Role.MEMBER)
+    other = make_user("other@example.com", workspace, Role.MEMBER)
+    stranger_space = make_workspace("elsewhere")
+    stranger = make_user("stranger@example.com", stranger_space, Role.OWNER)
+    fields = [{"name": "budget", "label": "Budget", "type": "number"}]
+    ask = step("ask", "form", {"title": "Budget?", "fields": fields, "assignee": FORM_FOR})
+    workflow = published(workspace, graph(ask))
+    return {
+        "workspace": workspace,
+        "workflow": workflow,
+        "sessions": {
+            name: session_of(user)
+            for name, user in [
+                ("owner", owner),
+                ("member", member),
+                ("other", other),
+                ("stranger", stranger),
+            ]
+        },  # fmt: skip
+        "users": {"owner": owner, "member": member, "stranger": stranger},
+    }
+
+
+# --- auth and origin -------------------------------------------------------------------------
+
+
+async def test_an_anonymous_socket_is_closed():
+    communicator, connected, code = await open_socket(None)
+    assert not connected and code == 4401
+
+
+async def test_a_socket_from_another_origin_is_refused():
+    data = await team()
+    _, connected, _ = await open_socket(
+        data["sessions"]["owner"], origin=b"http://evil.example.com"
+    )
+    assert not connected
+
+
+async def test_a_socket_for_another_workspaces_run_is_closed():
+    data = await team()
+    run_id = (await in_worker_process("run", data["workflow"].pk)) and await sync_to_async(
+        lambda: str(data["workflow"].runs.get().pk)
+    )()
+    _, connected, code = await open_socket(
+        data["sessions"]["stranger"], path=f"/ws/live/?run={run_id}"
+    )
+    assert not connected and code == 4404
+    member, connected, _ = await open_socket(
+        data["sessions"]["member"], path=f"/ws/live/?run={run_id}"
+    )
+    assert connected
+    await member.disconnect()
+
+
+# --- delivery from a worker process, and isolation ---------------------------------------
+
+
+async def form_reaches_only_its_assignee(redis: bool):
+    data = await team()
+    sockets = {}
+    for name in ("member", "owner", "other", "stranger"):
+        sockets[name], connected, _ = await open_socket(data["sessions"][name])
+        assert connected
+    receiving = asyncio.create_task(receive_type(sockets["member"], "form.created", timeout=60))
+    await in_worker_process("run", data["workflow"].pk, redis=redis)
+    created = await receiving
+    assert created["title"] == "Budget?"
+    # `at` is stamped in the worker when its transaction committed.
+    assert created["received_at"] - created["at"] < 1.0
+    for name in ("owner", "other", "stranger"):
+        assert await sockets[name].receive_nothing(timeout=0.5), name
+    for communicator in sockets.values():
+        await communicator.disconnect()
+
+
+async def test_a_form_a_worker_creates_reaches_its_assignee_only_embedded():
+    await form_reaches_only_its_assignee(redis=False)
+
+
+async def notification_reaches_only_its_user(redis: bool):
+    data = await team()
+    member, _, _ = await open_socket(data["sessions"]["member"])
+    owner, _, _ = await open_socket(data["sessions"]["owner"])
+    stranger, _, _ = await open_socket(data["sessions"]["stranger"])
+    receiving = asyncio.create_task(receive_type(member, "notification", timeout=60))
+    await in_worker_process(
+        "notify", data["workspace"].pk, data["users"]["member"].pk, "Hello", redis=redis
+    )
+    message = await receiving
+    assert (message["title"], message["unread"]) == ("Hello", 1)
+    assert message["created_at"] and message["received_at"] - message["at"] < 1.0
+    assert await owner.receive_nothing(timeout=0.5)
+    assert await stranger.receive_nothing(timeout=0.1)
+    for communicator in (member, owner, stranger):
+        await communicator.disconnect()
+
+
+async def test_a_notification_from_a_worker_reaches_its_user_only_embedded():
+    await notification_reaches_only_its_user(redis=False)
+
+
+@pytest.fixture
+def redis_layer(settings):
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_URL}")
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+
+
+async def test_a_form_a_worker_creates_reaches_its_assignee_only_with_redis(redis_layer):
+    await form_reaches_only_its_assignee(redis=True)
+
+
+async def test_a_notification_from_a_worker_reaches_its_user_only_with_redis(redis_layer):
+    await notification_reaches_only_its_user(redis=True)
+
+
+# --- one reader per web process ------------------------------------------------------------
+
+
+@pytest.fixture
+def queries(monkeypatch):
+    """Counts every database query of this process, from any thread."""
+    from django.db.backends import utils
+
+    counted = {"n": 0}
+    original = utils.CursorWrapper.execute
+
+    def execute(self, *args, **kwargs):
+        counted["n"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(utils.CursorWrapper, "execute", execute)
+    return counted
+
+
+async def queries_per_second_with(sockets: int, session: str, queries) -> int:
+    opened = []
+    for _ in range(sockets):
+        communicator, connected, _ = await open_socket(session)
+        assert connected
+        opened.append(communicator)
+    await asyncio.sleep(0.5)  # connecting reads the database once per socket
+    before = queries["n"]
+    await asyncio.sleep(1.0)
+    counted = queries["n"] - before
+    for communicator in opened:
+        await communicator.disconnect()
+    return counted
+
+
+async def test_the_embedded_relay_reads_once_per_period_whatever_the_number_of_sockets(queries):
+    data = await team()
+    session = data["sessions"]["owner"]
+    one = await queries_per_second_with(1, session, queries)
+    fifty = await queries_per_second_with(50, session, queries)
+    per_second = 1 / relay_module.POLL_SECONDS
+    assert 1 <= one <= per_second + 1, one
+    assert abs(fifty - one) <= 1, (one, fifty)
