@@ -105,7 +105,8 @@ def members_settings(request):
 
 def _int_or_none(value) -> int | None:
     # Ids arrive from a form: anything but digits matches no row (a 404, never a 500).
-    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 18 else None
+    digits = isinstance(value, str) and value.isascii() and value.isdigit()  # "²".isdigit()
+    return int(value) if digits and len(value) < 18 else None
 
 
 def _membership(request) -> Membership:

@@ -468,4 +468,23 @@ class ScheduleState(models.Model):
         return f"Schedule of {self.workflow_id}, last tick {self.last_scheduled_for}"
 
 
+class WebhookRateWindow(models.Model):
+    """Accepted webhook calls of a workspace in one clock minute, when no Redis is configured:
+    the count every web process shares (workflows/triggers/webhook_rate.py)."""
+
+    workspace_id = models.BigIntegerField()
+    window = models.BigIntegerField()  # minutes since the epoch
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace_id", "window"], name="one_rate_window")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.count} webhook calls of workspace {self.workspace_id} in minute {self.window}"
+        )
+
+
 from .live.models import LiveEvent  # noqa: E402, F401  (the embedded default's events table)

@@ -122,7 +122,10 @@ class WebhookIntake:
         try:
             if target is not None and call.method == target.method:
                 call.body = await self._read_body(receive, headers)
-            payload = accept(target, call)
+            # accept() counts the call against the shared rate limit (a database or Redis
+            # round trip): off the event loop.
+            loop = asyncio.get_running_loop()
+            payload = await loop.run_in_executor(self.database, accept, target, call)
         except Rejected as rejected:
             await _send_json(send, rejected.status, {"detail": rejected.message}, rejected.headers)
             return

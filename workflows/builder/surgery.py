@@ -177,7 +177,9 @@ def _entry_slot(graph: dict, edge: Edge) -> list[tuple[dict, str]]:
         if edge.branch == "else":
             return [(settings, "else_next")]
         branches = settings.get("branches") or []
-        if not edge.branch.isdigit() or int(edge.branch) >= len(branches):
+        if not (edge.branch.isascii() and edge.branch.isdigit()) or int(edge.branch) >= len(
+            branches
+        ):
             raise EditError(f"{step.get('name') or edge.step} has no branch {edge.branch!r}.")
         return [(branches[int(edge.branch)], "next")]
     return []

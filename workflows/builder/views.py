@@ -73,8 +73,9 @@ def builder_page(request, pk):
     active = workflow.active_version
     can_manage = request.membership.can_manage
     viewing = None
-    if request.GET.get("version", "").isdigit():
-        viewing = versions.filter(number=int(request.GET["version"])).first()
+    number = request.GET.get("version", "")
+    if number.isascii() and number.isdigit():  # "²".isdigit() is true, and int("²") fails
+        viewing = versions.filter(number=int(number)).first()
     shown = viewing or draft or active or latest
     editable = bool(draft and shown == draft and can_manage)
     context = {

@@ -48,7 +48,8 @@ def delete_secret(secret: Secret) -> None:
 def find_secret(workspace, key: str) -> Secret | None:
     """By id or by name (names never start with a digit, so the two cannot collide)."""
     secrets = Secret.objects.filter(workspace=workspace)
-    if key.isdigit():
+    # ASCII digits only: "²".isdigit() is true and int("²") fails (a 500, not a 404).
+    if key.isascii() and key.isdigit():
         return secrets.filter(pk=int(key)).first()
     return secrets.filter(name=normalise_name(key)).first()
 

@@ -1,5 +1,5 @@
 """Webhook triggers (SPEC sections 4 and 6): what a call to `/webhooks/<token>/` must be to
-start a run, and the payload it starts it with. No I/O here: the two transports in
+start a run, and the payload it starts it with. No I/O but the rate count: the two transports in
 workflows/webhooks.py (a lean ASGI app under daphne, a Django view for the test client and
 other servers) read the request, call `accept`, and store the run.
 
@@ -16,14 +16,10 @@ import hashlib
 import hmac
 import io
 import json
-import math
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import parse_qsl
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -31,6 +27,7 @@ from .. import runtime
 from ..models import WebhookDelivery, Workflow, WorkflowRun, new_token
 from . import senders
 from .index import WebhookTarget
+from .webhook_rate import rate_limiter
 
 MAX_BODY_BYTES = 1024 * 1024
 AUTH_HEADERS = frozenset(
@@ -183,41 +180,7 @@ def parse_multipart(call: WebhookCall) -> dict:
     return body
 
 
-# --- rate limit -------------------------------------------------------------------------------
-
-
-class RateLimiter:
-    """At most `WORKFLOW_WEBHOOK_RATE_LIMIT` accepted calls per workspace per clock minute.
-
-    Counted in this process: with several web processes each allows the limit. A fixed window
-    keeps the check to one dict update under a lock.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._window = -1
-        self._counts: dict[int, int] = {}
-
-    def retry_after(self, workspace_id: int, now: float | None = None) -> int | None:
-        """Counts one call; None if it is allowed, else the seconds until the next window."""
-        now = time.time() if now is None else now
-        limit = settings.WORKFLOW_WEBHOOK_RATE_LIMIT
-        window = int(now // 60)
-        with self._lock:
-            if window != self._window:
-                self._window, self._counts = window, {}
-            count = self._counts.get(workspace_id, 0)
-            if count >= limit:
-                return max(1, math.ceil((window + 1) * 60 - now))
-            self._counts[workspace_id] = count + 1
-        return None
-
-    def reset(self) -> None:
-        with self._lock:
-            self._window, self._counts = -1, {}
-
-
-rate_limiter = RateLimiter()
+# --- rate limit (counted in workflows/triggers/webhook_rate.py) --------------------------------
 
 
 def check_rate(workspace_id: int) -> None:

@@ -217,7 +217,12 @@ def _read(response: requests.Response) -> dict:
     compressed answer that inflates past the cap is stopped too)."""
     declared = response.headers.get("Content-Length", "")
     has_body = response.request.method != "HEAD"
-    if has_body and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+    if (
+        has_body
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > MAX_RESPONSE_BYTES
+    ):
         response.close()
         raise LimitExceeded(_size_message(response.url, f"declares {int(declared):,} bytes"))
     chunks, size = [], 0
