@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tests.crm.test_browser import CHROMIUM_ARGS, PASSWORD, SCREENS, browser  # noqa: F401
 from tests.conftest import make_user, make_workspace
+from tests.crm.test_browser import CHROMIUM_ARGS, PASSWORD, SCREENS, browser  # noqa: F401
 from workflows.models import Workflow
 
 sync_api = pytest.importorskip("playwright.sync_api")
