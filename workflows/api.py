@@ -305,7 +305,9 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
         except services.WorkflowError as error:
             return error_response(error)
         if "description" in data:
-            workflow.description = str(data["description"] or "")
+            if data["description"] is not None and not isinstance(data["description"], str):
+                raise ValidationError({"description": "Must be text."})
+            workflow.description = data["description"] or ""
             workflow.save(update_fields=["description", "updated_at"])
         return Response(self.get_serializer(self.get_queryset().get(pk=workflow.pk)).data)
 

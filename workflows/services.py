@@ -90,6 +90,8 @@ def create_workflow_from_template(
 
 
 def rename_workflow(workflow: Workflow, name: str) -> Workflow:
+    if name is not None and not isinstance(name, str):
+        raise WorkflowError("A workflow's name must be text.")
     name = (name or "").strip()
     if not name:
         raise WorkflowError("A workflow needs a name.")

@@ -430,3 +430,15 @@ def test_bad_bodies_answer_400_not_500(api):
         == 400
     )
     assert api.get("/api/v1/workflows/not-a-uuid/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"name": [None, None]}, {"name": {"a": 1}}, {"name": 7}, {"description": ["x"]}],
+)
+def test_a_name_or_description_that_is_not_text_is_a_400_and_changes_nothing(api, body):
+    workflow_id = create(api, name="Keep me")["id"]
+    response = api.patch(f"/api/v1/workflows/{workflow_id}/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]
+    assert api.get(f"/api/v1/workflows/{workflow_id}/").json()["name"] == "Keep me"
