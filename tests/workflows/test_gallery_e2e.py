@@ -4,8 +4,8 @@
 its description says: the records written, the requests sent, the emails.
 
 The lead-capture, enrichment, invoice, stale-reminder and qualify-by-form templates are also
-the default workflows, run in test_default_workflows.py; intake-form-lead-capture and
-meeting-reminder need the form_submitted trigger and the notify step of other branches."""
+the default workflows, run in test_default_workflows.py; intake-form-lead-capture goes through
+the public form at /f/<token>/, meeting-reminder through the date trigger and notify step."""
 
 import copy
 import hashlib
@@ -323,3 +323,58 @@ def test_newsletter_export_sends_the_subscribers_and_tracks_the_campaign(workspa
     assert note.title.startswith("Newsletter export") and "(campaign cmp_9)" in note.body
     (confirmation,) = mail.outbox
     assert confirmation.subject == "Newsletter list exported: 1 subscribers"
+
+
+# --- The two that need the public form and the notify step ------------------------------------
+
+
+def test_intake_form_lead_capture_through_the_public_form(workspace):
+    from django.test import Client
+
+    from workflows.triggers.form import intake_limiter
+
+    intake_limiter.reset()
+    workflow = publish_template(workspace, "intake-form-lead-capture")
+    client = Client(enforce_csrf_checks=True)  # a visitor with no account, CSRF checked
+    page = client.get(f"/f/{workflow.webhook_token}/")
+    assert page.status_code == 200 and "Talk to us" in page.content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+    answer = client.post(
+        f"/f/{workflow.webhook_token}/",
+        {"csrfmiddlewaretoken": token, "name": "Léa", "email": "lea@example.com",
+         "company": "Acme", "title": "CTO", "message": "Call me"},
+    )  # fmt: skip
+    assert "Thank you! We will be in touch soon." in answer.content.decode()
+    only_run(workflow)
+    lea = Person.objects.get(workspace=workspace, email="lea@example.com")
+    assert lea.job_title == "CTO"
+    assert Task.objects.get(person=lea).title == "Follow up with Léa (Acme)"
+    assert mail.outbox[0].to == ["sales@example.com"] and "Léa" in mail.outbox[0].subject
+
+
+def test_meeting_reminder_notifies_the_owner_and_emails_each_attendee(workspace):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from crm.models import Meeting, Role
+    from tests.conftest import make_user
+    from workflows.models import Notification
+    from workflows.triggers.dates import fire_due_date_triggers
+
+    workflow = publish_template(workspace, "meeting-reminder")
+    owner = make_user("owner@example.com", workspace=workspace, role=Role.MEMBER)
+    ada = person(workspace, first_name="Ada", email="ada@example.com")
+    grace = person(workspace, first_name="Grace", email="grace@example.com")
+    start = timezone.now()
+    demo = Meeting.objects.create(
+        workspace=workspace, title="Demo", starts_at=start + timedelta(days=1, hours=1),
+        location="Room 2", owner=owner,
+    )  # fmt: skip
+    demo.attendees.set([ada, grace])
+    assert fire_due_date_triggers(now=start + timedelta(hours=1, minutes=1)) == 1
+    only_run(workflow)
+    [note] = Notification.objects.filter(user=owner)
+    assert note.title == "Tomorrow: Demo" and note.link == f"/meetings/{demo.pk}/"
+    assert sorted(m.to[0] for m in mail.outbox) == ["ada@example.com", "grace@example.com"]
+    assert all("Demo" in m.subject for m in mail.outbox)
