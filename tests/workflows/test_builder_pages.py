@@ -9,6 +9,7 @@ from crm.models import Role
 from tests.conftest import make_user, make_workspace
 from workflows import services
 from workflows.builder import edits
+from workflows.gallery import TEMPLATES
 from workflows.graph import Graph
 
 from .helpers import graph, published, run_workflow, step
@@ -257,3 +258,11 @@ def test_changing_the_trigger_type_keeps_the_steps_and_takes_the_new_defaults(br
     trigger = workflow.draft.graph["trigger"]
     assert trigger["type"] == "schedule" and trigger["next"] == ["known"]
     assert trigger["settings"].get("timezone") == "UTC"
+
+
+@pytest.mark.parametrize("slug", [template.slug for template in TEMPLATES])
+def test_the_builder_opens_on_a_copy_of_every_template(browser, workspace, owner, slug):
+    workflow = services.create_workflow_from_template(workspace, slug, user=owner)
+    page = browser.get(f"/workflows/{workflow.pk}/")
+    assert page.status_code == 200
+    assert 'data-step-id="trigger"' in page.content.decode()

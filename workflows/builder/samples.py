@@ -33,6 +33,6 @@ def sample_payload(workflow, graph: dict) -> str:
         fields = settings.get("fields") if isinstance(settings.get("fields"), list) else []
         payload = {"values": {f.get("name"): "" for f in fields if isinstance(f, dict)}}
     elif settings.get("object") in OBJECTS:
-        names = [n for n in OBJECTS[settings["object"]].field_names() if n not in ("id",)]
+        names = [n for n in OBJECTS[settings["object"]].field_names if n not in ("id",)]
         payload = {"record": {name: "" for name in names[:12]}}
     return json.dumps(payload, indent=2)
