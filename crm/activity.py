@@ -56,9 +56,15 @@ def acting_as(label: str, user=None) -> Iterator[None]:
         _actor.reset(token)
 
 
-def set_request_actor(request) -> None:
-    """Called by the workspace middleware for each request (a ContextVar per request task)."""
-    _actor.set(request)
+@contextmanager
+def request_actor(request) -> Iterator[None]:
+    """Around each request (the workspace middleware): its person or API key made its writes.
+    Reset afterwards, so nothing done later in the same thread is put on that request."""
+    token = _actor.set(request)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
 
 
 def person_label(user) -> str:

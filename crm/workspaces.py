@@ -23,12 +23,12 @@ class CurrentWorkspaceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        activity.set_request_actor(request)  # who the timeline says made this request's writes
         request.membership = SimpleLazyObject(lambda: membership_for_user(request.user))
         request.workspace = SimpleLazyObject(
             lambda: request.membership.workspace if request.membership else None
         )
-        return self.get_response(request)
+        with activity.request_actor(request):  # who the timeline says made this request's writes
+            return self.get_response(request)
 
 
 def workspace_context(request):

@@ -121,3 +121,13 @@ def test_a_workflow_step_appears_on_the_timeline_under_the_workflows_name():
     changed = [entry for entry in entries if entry.kind == "updated"]
     assert changed[0].changes == [("Job title", "Engineer", "CTO")]
     assert changed[0].actor == "workflow: Promote"
+
+
+def test_a_request_is_not_named_as_the_actor_of_writes_made_after_it(client):
+    workspace = make_workspace()
+    logged_in(client, workspace)
+    client.get("/")  # the middleware ran in this thread
+    person = make_person(workspace)
+    records.update_record(OBJECTS["person"], person, {"job_title": "CTO"})
+    [entry] = activity.timeline(workspace, person)
+    assert entry.actor == ""
