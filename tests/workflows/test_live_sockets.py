@@ -171,7 +171,7 @@ async def form_reaches_only_its_assignee(redis: bool):
         await communicator.disconnect()
 
 
-async def test_a_form_a_worker_creates_reaches_its_assignee_only_embedded():
+async def test_a_form_a_worker_creates_reaches_its_assignee_only_embedded(embedded_layer):
     await form_reaches_only_its_assignee(redis=False)
 
 
@@ -193,8 +193,15 @@ async def notification_reaches_only_its_user(redis: bool):
         await communicator.disconnect()
 
 
-async def test_a_notification_from_a_worker_reaches_its_user_only_embedded():
+async def test_a_notification_from_a_worker_reaches_its_user_only_embedded(embedded_layer):
     await notification_reaches_only_its_user(redis=False)
+
+
+@pytest.fixture
+def embedded_layer(settings):
+    """The embedded default on the web side too, whatever REDIS_URL this test run has: the
+    relay reads the events table only when the channel layer is the in-memory one."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
 @pytest.fixture
@@ -254,7 +261,9 @@ async def queries_per_second_with(sockets: int, session: str, queries) -> int:
     return counted
 
 
-async def test_the_embedded_relay_reads_once_per_period_whatever_the_number_of_sockets(queries):
+async def test_the_embedded_relay_reads_once_per_period_whatever_the_number_of_sockets(
+    queries, embedded_layer
+):
     data = await team()
     session = data["sessions"]["owner"]
     one = await queries_per_second_with(1, session, queries)
