@@ -429,7 +429,8 @@ class WebhookDelivery(models.Model):
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="+")
     delivery_id = models.CharField(max_length=200)
     run = models.ForeignKey(WorkflowRun, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Indexed: the minute sweep deletes the ids older than WEBHOOK_DELIVERY_KEEP_DAYS.
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         constraints = [

@@ -10,7 +10,8 @@ def drain() -> int:
 
 def sweep() -> None:
     """Every minute: recover runs of dead workers, wake due waiting runs, fire date triggers,
-    repair schedules that drifted from their workflows."""
+    repair schedules that drifted from their workflows, forget old webhook delivery ids."""
+    from .maintenance import prune_webhook_deliveries
     from .triggers.dates import fire_due_date_triggers
     from .triggers.datetime_at import fire_due_datetime_triggers
     from .triggers.schedule import reconcile_schedules
@@ -22,6 +23,7 @@ def sweep() -> None:
     # and an empty queue costs it one query).
     worker.drain()
     queue.schedule_next_resume()
+    prune_webhook_deliveries()
 
 
 def run_schedule(workflow_id: str) -> None:

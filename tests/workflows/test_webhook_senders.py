@@ -301,3 +301,21 @@ def test_members_cannot_set_the_webhook_secret(workspace):
         f"/api/v1/workflows/{workflow.pk}/webhook-secret/", {"secret": WHSEC}, format="json"
     )
     assert response.status_code == 403
+
+
+# --- Housekeeping -------------------------------------------------------------------------------
+
+
+def test_the_sweep_forgets_delivery_ids_after_the_keep_window_and_keeps_recent_ones(
+    client, workspace
+):
+    from workflows.maintenance import WEBHOOK_DELIVERY_KEEP_DAYS, prune_webhook_deliveries
+
+    workflow = sender_workflow(workspace, "github")
+    post(client, workflow, **github_headers(workflow, delivery="old"))
+    post(client, workflow, **github_headers(workflow, delivery="recent"))
+    WebhookDelivery.objects.filter(delivery_id="old").update(
+        created_at=timezone.now() - timedelta(days=WEBHOOK_DELIVERY_KEEP_DAYS, minutes=1)
+    )
+    assert prune_webhook_deliveries() == 1
+    assert list(WebhookDelivery.objects.values_list("delivery_id", flat=True)) == ["recent"]
