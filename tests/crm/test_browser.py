@@ -1,5 +1,6 @@
 """The record pages in a real browser (Debian's chromium driven by Playwright): login, live
-search, the HTMX "add note" form and inline form errors. Screenshots go to /tmp/screens/."""
+search, the HTMX "add note" form, inline form errors, the Ctrl+K and `/` shortcuts and the
+bulk bar on a phone. Screenshots go to /tmp/screens/."""
 
 import os
 from pathlib import Path
@@ -130,3 +131,103 @@ def test_on_a_phone_no_page_of_the_navigation_scrolls_sideways(browser, live_ser
         phone.goto(f"{live_server.url}{path}")
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
+
+
+def add_people(workspace, *names):
+    return [
+        Person.objects.create(workspace=workspace, first_name=first, last_name=last)
+        for first, last in (name.split() for name in names)
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_k_finds_a_person_and_enter_opens_their_page(browser, live_server):
+    page = logged_in_page(browser, live_server)
+    expect = sync_api.expect
+    workspace = Company.objects.first().workspace
+    (grace,) = add_people(workspace, "Grace Hopper")
+
+    page.goto(f"{live_server.url}/companies/")  # any page: the dialog is in the layout
+    page.keyboard.press("Control+K")
+    dialog = page.locator("#search-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("[data-search-input]")).to_be_focused()
+    page.keyboard.type("hopp")
+    result = dialog.locator(".search-result", has_text="Grace Hopper")
+    expect(result).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Grace Hopper")
+    assert str(grace.pk) in page.url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_slash_focuses_the_list_search_but_not_while_typing_in_a_field(browser, live_server):
+    page = logged_in_page(browser, live_server)
+    expect = sync_api.expect
+    page.goto(f"{live_server.url}/people/")
+    box = page.locator("#list-filters input[type=search]")
+    expect(box).not_to_be_focused()
+
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("/")
+    expect(box).to_be_focused()
+    expect(box).to_have_value("")  # the key focused the box, it did not type a slash
+
+    # Inside a field "/" is just a character: it stays in the search box's text...
+    page.keyboard.type("a/b")
+    expect(box).to_have_value("a/b")
+    # ...and does not pull the focus out of another field (the company filter here).
+    company_filter = page.locator("#list-filters select").first
+    company_filter.focus()
+    page.keyboard.press("/")
+    expect(company_filter).to_be_focused()
+    expect(box).not_to_be_focused()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_the_bulk_bar_actions_are_clickable_and_delete_works(browser, live_server):
+    from workflows.models import Workflow, WorkflowVersion
+
+    page = logged_in_page(browser, live_server)
+    expect = sync_api.expect
+    workspace = Company.objects.first().workspace
+    people = add_people(workspace, "Grace Hopper", "Alan Turing", "Edsger Dijkstra")
+    workflow = Workflow.objects.create(
+        workspace=workspace, name="Welcome email", status=Workflow.Status.ACTIVE
+    )
+    WorkflowVersion.objects.create(
+        workflow=workflow, number=1, status=WorkflowVersion.Status.ACTIVE,
+        graph={"trigger": {"type": "manual", "settings": {"object": "person"}}, "steps": []},
+    )  # fmt: skip
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/people/")
+    bar = page.locator("[data-bulk-bar]")
+
+    for person in people[:2]:
+        page.check(f"input[name=record_ids][value='{person.pk}']")
+    expect(bar).to_be_visible()
+    expect(bar.locator("[data-selected-count]")).to_have_text("2")
+    SCREENS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENS / "bulk_bar_phone.png"))
+
+    run = bar.locator("summary", has_text="Run workflow")
+    delete = bar.get_by_role("button", name="Delete")
+    for action in (run, delete):
+        action.scroll_into_view_if_needed()
+        box = action.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 844, box
+        hit = page.evaluate(
+            "([x, y, el]) => el.contains(document.elementFromPoint(x, y))",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, action.element_handle()],
+        )
+        assert hit, f"{action} is covered at its center"
+    run.click(trial=True)  # Playwright refuses if another element would get the click
+
+    delete.click()
+    page.get_by_role("button", name="Delete").click()  # the confirmation page
+    expect(page).to_have_url(f"{live_server.url}/people/")
+    expect(page.locator("#list-results")).to_contain_text("Edsger Dijkstra")
+    expect(page.locator("#list-results")).not_to_contain_text("Grace Hopper")
+    expect(page.locator("#list-results")).not_to_contain_text("Alan Turing")
+    assert list(Person.objects.values_list("first_name", flat=True)) == ["Edsger"]
