@@ -62,7 +62,7 @@ format: $(DEV_STAMP)
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-bench: $(DEV_STAMP)
+bench: $(DEV_STAMP) static
 	$(PY) -m bench $(BENCH_ARGS)
 
 # Copies front-end packages from npm into static/vendor (committed; run after a version bump).

@@ -7,7 +7,7 @@ benchmark module in its own process against a copy of it:
 - `sqlite`: a temporary file with the same OPTIONS as crm.settings (WAL, IMMEDIATE...),
   selected with `SQLITE_PATH`;
 - `postgresql`: when `DATABASE_URL` (or postgres://postgres@127.0.0.1:5432/test) answers,
-  databases named `bench_crm*` on that server, created and dropped here.
+  databases named `bench_crm*` (`$BENCH_DB_PREFIX*`) on that server, created and dropped here.
 """
 
 import os
@@ -24,7 +24,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test"
-POSTGRES_PREFIX = "bench_crm"
+# Several checkouts may bench on one server at once: each sets its own prefix, as the runner
+# drops every database whose name starts with it.
+POSTGRES_PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench_crm")
 
 
 @dataclass

@@ -45,6 +45,7 @@ from .steps.base import (
     StepHandler,
     StepResult,
 )
+from .templating import missing_paths
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,8 @@ class RunExecutor:
         self.buffer: list[StepRun] = []
         self.buffer_events: list[tuple[str, dict]] = []  # published once `buffer` is stored
         self.stored: dict[tuple[str, str], StoredStep] = {}
+        # Per (step id, scope): template paths of its settings that resolved to nothing.
+        self.missing: dict[tuple[str, str], list[str]] = {}
         self.sequence = 0
         self.steps_executed = 0
         # Every secret of the workspace, masked in all the run stores and logs (SPEC 4).
@@ -468,10 +471,11 @@ class RunExecutor:
         )
 
     def display_input(self, step, ctx: StepContext):
+        """The step's settings as resolved; notes the paths that resolved to nothing."""
         settings_ = step.get("settings") or {}
-        return ctx.resolve({k: v for k, v in settings_.items() if k not in RAW_SETTINGS}) | {
-            k: v for k, v in settings_.items() if k in RAW_SETTINGS
-        }
+        rendered = {k: v for k, v in settings_.items() if k not in RAW_SETTINGS}
+        self.missing[(step["id"], ctx.scope)] = missing_paths(rendered, ctx.data)
+        return ctx.resolve(rendered) | {k: v for k, v in settings_.items() if k in RAW_SETTINGS}
 
     # --- persistence ------------------------------------------------------------------------
 
@@ -514,6 +518,7 @@ class RunExecutor:
             "output": masked_output,
             "sealed_output": seal(output) if masked_output != output else "",
             "error": mask(error, self.secret_values) if error else "",
+            "missing": self.missing.get(key, []),
             "attempts": attempts,
             "started_at": started_at,
             "finished_at": now if finished else None,

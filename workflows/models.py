@@ -208,6 +208,8 @@ class StepRun(models.Model):
     # resumed or retried run reads instead of `***`.
     sealed_output = models.TextField(blank=True, default="", editable=False)
     error = models.TextField(blank=True)
+    # Template paths in the step's settings that resolved to nothing (conditions excluded).
+    missing = models.JSONField(default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=1)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

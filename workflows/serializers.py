@@ -97,6 +97,13 @@ class VersionSerializer(serializers.ModelSerializer):
 
 
 class StepRunSerializer(serializers.ModelSerializer):
+    missing = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The `{{ path }}`s in the step's settings (conditions excepted) that resolved "
+        "to nothing: a field the trigger or an earlier step did not have.",
+    )
+
     class Meta:
         model = StepRun
         fields = [
@@ -107,6 +114,7 @@ class StepRunSerializer(serializers.ModelSerializer):
             "input",
             "output",
             "error",
+            "missing",
             "attempts",
             "iteration",
             "scope",

@@ -91,6 +91,22 @@ def placeholders(value: Any) -> list[str]:
     return []
 
 
+def missing_paths(value: Any, data: Mapping) -> list[str]:
+    """The paths in `value` that resolve to nothing (absent or None), each once, in order.
+
+    Paths that are not valid data paths are left to `check`.
+    """
+    missing: list[str] = []
+    for path in placeholders(value):
+        try:
+            found = lookup(data, path)
+        except TemplateError:
+            continue
+        if found is None and path not in missing:
+            missing.append(path)
+    return missing
+
+
 def check(value: Any) -> list[str]:
     """Problems with the placeholders in `value` (bad paths), as messages."""
     problems = []

@@ -1,6 +1,6 @@
 // The builder's settings panel (workflows/builder/panel_views.py): the variable picker that
 // inserts {{path}} at the cursor, redrawing the form when its object changes, the webhook URL's
-// copy button, and redrawing the canvas after a save (the `builder:changed` event).
+// copy button. After a save builder.js redraws the canvas (the `builder:changed` event).
 (() => {
   "use strict";
   let target = null; // the input the open picker inserts into
@@ -95,16 +95,6 @@
     action.value = "refresh";
     form.appendChild(action);
     form.requestSubmit();
-  });
-
-  // After a save the canvas (its cards' problems, the Undo button, the draft's revision) is
-  // drawn again; its view stays where it was, as after any canvas edit.
-  document.addEventListener("builder:changed", (event) => {
-    const panel = event.target.closest ? event.target.closest(".settings-panel") : null;
-    const stage = document.getElementById("canvas-stage");
-    if (panel && stage && window.htmx) {
-      window.htmx.ajax("GET", panel.dataset.canvasUrl, { target: "#canvas-stage", swap: "innerHTML" });
-    }
   });
 
   document.addEventListener("htmx:afterRequest", (event) => {

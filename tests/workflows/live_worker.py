@@ -2,7 +2,10 @@
 process, as a django-q2 worker would, then waits until its events left the process.
 
     python tests/workflows/live_worker.py run <workflow id> [<record id>]
+    python tests/workflows/live_worker.py drain
     python tests/workflows/live_worker.py notify <workspace id> <user id> <title>
+
+`drain` runs the runs already queued (the test stored them and holds their run view open).
 """
 
 import os
@@ -28,6 +31,8 @@ if sys.argv[1] == "run":
     payload = {"record": {"id": sys.argv[3]}} if len(sys.argv) > 3 else {}
     run = queue.start_run(workflow.active_version, payload, "manual")
     print(run.pk, flush=True)
+elif sys.argv[1] == "drain":
+    queue.kick()  # WORKFLOW_RUN_INLINE: drains the queue in this process
 else:
     workspace = Workspace.objects.get(pk=sys.argv[2])
     user = get_user_model().objects.get(pk=sys.argv[3])

@@ -227,6 +227,81 @@ async def test_a_notification_from_a_worker_reaches_its_user_only_with_redis(red
     await notification_reaches_only_its_user(redis=True)
 
 
+# --- a run view streams an in-progress run ------------------------------------------------
+
+SLOW_STEP_MS = 300
+SLOW_STEPS = ("first", "second", "third")
+
+
+@sync_to_async
+def queued_slow_run(monkeypatch):
+    """A run of three code steps that each take SLOW_STEP_MS, stored `queued` and left for a
+    worker process (the in-process engine is not kicked)."""
+    from workflows import queue
+
+    workspace = make_workspace("stream")
+    owner = make_user("streamer@example.com", workspace, Role.OWNER)
+    source = (
+        "function main(input) {\n"
+        f"  const until = Date.now() + {SLOW_STEP_MS};\n"
+        "  while (Date.now() < until) {}\n"
+        "  return {step: input.name};\n"
+        "}\n"
+    )
+    steps = [
+        step(name, "code", {"source": source, "input": {"name": name}},
+             next=[SLOW_STEPS[i + 1]] if i + 1 < len(SLOW_STEPS) else [])
+        for i, name in enumerate(SLOW_STEPS)
+    ]  # fmt: skip
+    workflow = published(workspace, graph(*steps))
+    with monkeypatch.context() as patched:
+        patched.setattr(queue, "kick", lambda: None)
+        run = queue.start_run(workflow.active_version, {}, "manual")
+    return session_of(owner), str(run.pk)
+
+
+async def streams_an_in_progress_run(monkeypatch, redis: bool):
+    session, run_id = await queued_slow_run(monkeypatch)
+    communicator, connected, _ = await open_socket(session, path=f"/ws/live/?run={run_id}")
+    assert connected
+    worker = asyncio.create_task(in_worker_process("drain", redis=redis))
+    received = []
+    while True:
+        message = await communicator.receive_json_from(timeout=60)
+        message["received_at"] = time.time()
+        received.append(message)
+        if message["type"] == "run" and message["finished"]:
+            break
+    worker_done = await worker
+    await communicator.disconnect()
+    assert received[-1]["status"] == "completed", received[-1]
+    step_events = [m for m in received if m["type"] == "step"]
+    assert all(m["run"] == run_id for m in received)
+    # Every step's change, in the order the run made them, all before the completion event.
+    assert [(m["step_id"], m["status"]) for m in step_events] == [
+        (name, status) for name in SLOW_STEPS for status in ("running", "succeeded")
+    ]
+    # Streamed while the run was in progress, not read in one go once it was over: the first
+    # step's completion reached the socket well before the last step's, and before the worker
+    # process had finished.
+    first_done = step_events[1]["received_at"]
+    last_done = step_events[-1]["received_at"]
+    assert last_done - first_done >= (len(SLOW_STEPS) - 1) * SLOW_STEP_MS / 1000 * 0.8
+    assert first_done < worker_done - SLOW_STEP_MS / 1000
+
+
+async def test_a_run_view_receives_the_steps_of_a_running_worker_in_order_embedded(
+    monkeypatch, embedded_layer
+):
+    await streams_an_in_progress_run(monkeypatch, redis=False)
+
+
+async def test_a_run_view_receives_the_steps_of_a_running_worker_in_order_with_redis(
+    monkeypatch, redis_layer
+):
+    await streams_an_in_progress_run(monkeypatch, redis=True)
+
+
 # --- one reader per web process ------------------------------------------------------------
 
 
