@@ -57,7 +57,7 @@ def moment_html(moment: datetime | None, relative: bool = True) -> SafeString:
     exact = exact_moment(moment)
     return format_html(
         '<time datetime="{}" title="{} ({})">{}</time>',
-        moment.isoformat(),
+        timezone.localtime(moment).isoformat(),
         exact,
         timezone.get_current_timezone_name(),
         relative_moment(moment) if relative else exact,
