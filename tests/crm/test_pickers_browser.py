@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from crm.models import Company, Opportunity, Person
 from tests.crm.test_browser import add_people, browser, logged_in_page, sync_api  # noqa: F401
-from crm.models import Company, Opportunity, Person  # noqa: E402
 
 SCREENS = Path("/tmp/pickers")
 
