@@ -170,7 +170,8 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     insert_variable(panel, "subject", "trigger.body.email")
     panel.locator('[name="body"]').fill("Task: {{steps." + task + ".record.title}}")
     save(page, panel, email)
-    page.get_by_role("button", name="Zoom to fit").click()
+    expect(page.locator("#builder-problem-count")).to_have_text("")  # nothing left to fix
+    zoom_to_fit(page, 7)
     shot(page, "lead-capture-5-built.png")
 
     graph = Graph.parse(Workflow.objects.get(pk=workflow.pk).draft.graph)
@@ -234,8 +235,16 @@ def open_run(page, run_id: str) -> None:
     page.wait_for_url(f"**/runs/{run_id}/")
 
 
+def zoom_to_fit(page, cards: int) -> None:
+    """After Zoom to fit every card is in sight (in the canvas's clipped viewport)."""
+    page.get_by_role("button", name="Zoom to fit").click()
+    expect(page.locator(".canvas-card")).to_have_count(cards)
+    for n in range(cards):
+        expect(page.locator(".canvas-card").nth(n)).to_be_in_viewport(ratio=0.99)  # float rounding
+
+
 def assert_cards(page, statuses: dict[str, str]) -> None:
-    expect(page.locator(".run-viewport .canvas-card")).to_have_count(len(statuses))
+    zoom_to_fit(page, len(statuses))
     for step_id, status in statuses.items():
         expect(page.locator(f'.canvas-card[data-step-id="{step_id}"]')).to_have_attribute(
             "data-status", status
