@@ -13,7 +13,7 @@ expect = sync_api.expect
 
 from crm.models import Person, Task  # noqa: E402
 from workflows.graph import Graph  # noqa: E402
-from workflows.models import Workflow, WorkflowRun  # noqa: E402
+from workflows.models import OutboxEmail, Workflow, WorkflowRun  # noqa: E402
 
 from .test_builder_browser import add, login, shot  # noqa: E402
 
@@ -29,11 +29,14 @@ def open_card(page, name: str, step_id: str):
     return panel_of(page, step_id)
 
 
-def save(page, panel, step_id: str) -> None:
+def save(page, panel, step_id: str, name: str) -> None:
+    """Save, with no problem left on the step, and the canvas redrawn with its card's name."""
     panel.get_by_role("button", name="Save", exact=True).click()
     saved = panel_of(page, step_id).locator(".panel-saved")
-    expect(saved).to_be_visible()
-    expect(saved).to_have_text("Saved.")  # no problems left on this step
+    expect(saved).to_have_text("Saved.")
+    card = page.locator(f'.canvas-card[data-step-id="{step_id}"]')
+    expect(card).to_have_accessible_name(name)
+    expect(card).not_to_have_attribute("aria-invalid", "true")
 
 
 def insert_variable(panel, name: str, path: str) -> None:
@@ -86,7 +89,7 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
         panel.locator(f'input[name="expected_body.{index}.value"]').fill("text")
         panel.get_by_role("button", name="Add row").click()
         panel = panel_of(page, "trigger")
-    save(page, panel, "trigger")
+    save(page, panel, "trigger", "Trigger")
     shot(page, "lead-capture-1-trigger.png")
 
     # Find the person by email.
@@ -97,7 +100,6 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     panel.locator('input[name="name"]').fill("Find person")
     panel.locator('select[name="object"]').select_option("person")
     panel = panel_of(page, find)
-    expect(panel.locator('select[name="where.all.0.field"], [name="values.email"]')).to_have_count(0)
     panel.get_by_role("button", name="Add condition").click()
     panel = panel_of(page, find)
     panel.locator('select[name="where.all.0.field"]').select_option("email")
@@ -107,7 +109,7 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
         "{{trigger.body.email}}"
     )
     panel.locator('input[name="limit"]').fill("1")
-    save(page, panel, find)
+    save(page, panel, find, "Find person")
     shot(page, "lead-capture-2-find.png")
 
     # Known? An if/else whose branch is "the find found someone".
@@ -116,15 +118,16 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     panel = open_card(page, "If / else", branch_step)
     panel.locator('input[name="name"]').fill("Known?")
     panel.locator('input[name="branches.0.name"]').fill("known")
-    if panel.locator('input[name="branches.0.when.all.0.left"]').count() == 0:
-        panel.get_by_role("button", name="Add condition").first.click()
-        panel = panel_of(page, branch_step)
+    # A new branch matches always (no condition): Add condition draws its first row.
     left = panel.locator('input[name="branches.0.when.all.0.left"]')
+    expect(left).to_have_count(0)
+    panel.locator(".branch").get_by_role("button", name="Add condition").click()
+    panel = panel_of(page, branch_step)
     insert_variable(panel, "branches.0.when.all.0.left", f"steps.{find}.count")
     expect(left).to_have_value(f"{{{{steps.{find}.count}}}}")
     panel.locator('select[name="branches.0.when.all.0.op"]').select_option("gt")
     panel.locator('input[name="branches.0.when.all.0.right"]').fill("0")
-    save(page, panel, branch_step)
+    save(page, panel, branch_step, "Known?")
     shot(page, "lead-capture-3-if-else.png")
 
     # known: update the found person; else: create them from the body.
@@ -136,7 +139,7 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     panel = panel_of(page, update)
     insert_variable(panel, "id", f"steps.{find}.first.id")
     insert_variable(panel, "values.job_title", "trigger.body.title")
-    save(page, panel, update)
+    save(page, panel, update, "Update person")
 
     add(page, "Add step to else", "Create record")
     create = step_ids(workflow)["Create record"]
@@ -147,7 +150,7 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     insert_variable(panel, "values.email", "trigger.body.email")
     panel.locator('input[name="values.first_name"]').fill("{{trigger.body.first_name}}")
     panel.locator('input[name="values.job_title"]').fill("{{trigger.body.title}}")
-    save(page, panel, create)
+    save(page, panel, create, "Create person")
     shot(page, "lead-capture-4-branches.png")
 
     # After the merge: a follow-up task, then an email to sales.
@@ -159,7 +162,7 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     panel = panel_of(page, task)
     panel.locator('input[name="values.title"]').fill("Follow up with ")
     insert_variable(panel, "values.title", "trigger.body.email")
-    save(page, panel, task)
+    save(page, panel, task, "Follow-up task")
 
     add(page, "Add step after Follow-up task", "Send email")
     email = step_ids(workflow)["Send email"]
@@ -169,7 +172,7 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     panel.locator('input[name="subject"]').fill("New lead: ")
     insert_variable(panel, "subject", "trigger.body.email")
     panel.locator('[name="body"]').fill("Task: {{steps." + task + ".record.title}}")
-    save(page, panel, email)
+    save(page, panel, email, "Email sales")
     expect(page.locator("#builder-problem-count")).to_have_text("")  # nothing left to fix
     zoom_to_fit(page, 7)
     shot(page, "lead-capture-5-built.png")
@@ -226,6 +229,8 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     tasks = Task.objects.filter(workspace=workspace, title="Follow up with grace@example.com")
     assert tasks.count() == 2
     assert WorkflowRun.objects.get(pk=first_run).status == "completed"
+    mails = OutboxEmail.objects.filter(workspace=workspace, to=["sales@example.com"])
+    assert sorted(m.subject for m in mails) == ["New lead: grace@example.com"] * 2
 
 
 def open_run(page, run_id: str) -> None:
