@@ -105,9 +105,7 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     panel.locator('select[name="where.all.0.field"]').select_option("email")
     panel.locator('select[name="where.all.0.op"]').select_option("eq")
     insert_variable(panel, "where.all.0.value", "trigger.body.email")
-    expect(panel.locator('input[name="where.all.0.value"]')).to_have_value(
-        "{{trigger.body.email}}"
-    )
+    expect(panel.locator('input[name="where.all.0.value"]')).to_have_value("{{trigger.body.email}}")
     panel.locator('input[name="limit"]').fill("1")
     save(page, panel, find, "Find person")
     shot(page, "lead-capture-2-find.png")
@@ -162,6 +160,9 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     panel = panel_of(page, task)
     panel.locator('input[name="values.title"]').fill("Follow up with ")
     insert_variable(panel, "values.title", "trigger.body.email")
+    # Linked to the person of whichever branch ran (the other's path is missing, so empty).
+    insert_variable(panel, "values.person", f"steps.{update}.record.id")
+    insert_variable(panel, "values.person", f"steps.{create}.record.id")
     save(page, panel, task, "Follow-up task")
 
     add(page, "Add step after Follow-up task", "Send email")
@@ -186,14 +187,10 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     assert graph.steps[update]["next"] == graph.steps[create]["next"] == [task]
     assert graph.steps[task]["next"] == [email]
 
-    # Publish (which activates it); Deactivate stops calls, Activate brings them back.
+    # Publish (which activates it), then the webhook URL as the trigger's panel shows it and its
+    # Copy button copies it: the published version's panel is read-only but still copies.
     page.get_by_role("button", name="Publish", exact=True).click()
     expect(page.get_by_text("the new version is active")).to_be_visible()
-    page.get_by_role("button", name="Deactivate", exact=True).click()
-    page.get_by_role("button", name="Activate", exact=True).click()
-    expect(page.get_by_role("button", name="Deactivate", exact=True)).to_be_visible()
-
-    # The webhook URL, as the trigger's panel shows it and its Copy button copies it.
     page.get_by_role("button", name="Trigger", exact=True).click()
     url_field = page.get_by_label("Webhook URL")
     expect(url_field).to_be_visible()
@@ -203,8 +200,16 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     assert url.startswith(live_server.url) and f"/webhooks/{workflow.webhook_token}/" in url
     shot(page, "lead-capture-6-webhook-url.png")
 
-    # A new lead: the else branch creates the person.
+    # Deactivate stops calls; Activate brings them back.
     lead = {"email": "grace@example.com", "first_name": "Grace", "title": "Engineer"}
+    page.get_by_role("button", name="Deactivate", exact=True).click()
+    expect(page.get_by_role("button", name="Activate", exact=True)).to_be_visible()
+    assert page.request.post(url, data=lead).status == 404
+    assert not WorkflowRun.objects.filter(workflow=workflow).exists()
+    page.get_by_role("button", name="Activate", exact=True).click()
+    expect(page.get_by_role("button", name="Deactivate", exact=True)).to_be_visible()
+
+    # A new lead: the else branch creates the person.
     answer = page.request.post(url, data=lead)
     assert answer.status == 202, answer.text()
     first_run = answer.json()["run_id"]
@@ -227,7 +232,7 @@ def test_lead_capture_is_built_published_called_and_its_run_shown_by_clicks(
     assert person.job_title == "CTO"
     assert Person.objects.filter(workspace=workspace, email="grace@example.com").count() == 1
     tasks = Task.objects.filter(workspace=workspace, title="Follow up with grace@example.com")
-    assert tasks.count() == 2
+    assert [t.person_id for t in tasks] == [person.pk, person.pk]
     assert WorkflowRun.objects.get(pk=first_run).status == "completed"
     mails = OutboxEmail.objects.filter(workspace=workspace, to=["sales@example.com"])
     assert sorted(m.subject for m in mails) == ["New lead: grace@example.com"] * 2

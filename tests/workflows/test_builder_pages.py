@@ -201,7 +201,7 @@ def test_a_published_workflows_cards_open_their_read_only_panel_but_an_old_versi
     html = browser.get(panel).content.decode()
     assert f"/webhooks/{workflow.webhook_token}/" in html and "published version" in html
     # ...and its Copy button is not in the disabled fieldset of the read-only settings.
-    assert "<fieldset class=\"panel-settings\" disabled>" in html
+    assert '<fieldset class="panel-settings" disabled>' in html
     assert html.index("data-copy=") > html.rindex("</fieldset>")
     # An old version's cards would open the draft's panel, which is not what they draw.
     browser.post(f"/workflows/{workflow.pk}/builder/edit/")
