@@ -218,3 +218,98 @@ def test_a_step_whose_query_fails_fails_only_that_step_of_a_dry_run(workspace, m
     assert steps_of(run)[("find", "")].status == "failed"
     assert not Person.objects.exists()
     assert person(workspace).pk  # the connection is usable after the dry run
+
+
+# --- the API and the pages ----------------------------------------------------------------
+
+
+def test_the_api_starts_a_dry_run_and_shows_it_on_the_run(api, workspace):
+    workflow = workflow_with(workspace, CREATE_FIND_UPDATE_EMAIL)
+    response = api.post(
+        f"/api/v1/workflows/{workflow.pk}/test/",
+        {"payload": PAYLOAD, "dry_run": True},
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    run = api.get(f"/api/v1/runs/{response.json()['run_id']}/").json()
+    assert run["dry_run"] is True and run["status"] == "completed", run["error"]
+    assert run["steps"][1]["output"]["count"] == 1
+    assert not Person.objects.exists()
+    listed = api.get(f"/api/v1/runs/?workflow={workflow.pk}").json()["results"]
+    assert [r["dry_run"] for r in listed] == [True]
+
+
+def test_the_api_with_dry_run_false_makes_a_normal_test_run(api, workspace):
+    workflow = workflow_with(workspace, CREATE_FIND_UPDATE_EMAIL)
+    response = api.post(
+        f"/api/v1/workflows/{workflow.pk}/test/",
+        {"payload": PAYLOAD, "dry_run": False},
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    run = api.get(f"/api/v1/runs/{response.json()['run_id']}/").json()
+    assert run["dry_run"] is False and run["status"] == "completed", run["error"]
+    assert Person.objects.get().email == "grace@navy.example"
+
+
+@pytest.mark.parametrize("value", ["maybe", 3, [], {}, None])
+def test_the_api_refuses_a_dry_run_that_is_not_a_boolean(api, workspace, value):
+    workflow = workflow_with(workspace, CREATE_FIND_UPDATE_EMAIL)
+    response = api.post(
+        f"/api/v1/workflows/{workflow.pk}/test/",
+        {"payload": PAYLOAD, "dry_run": value},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "dry_run" in str(response.json())
+    assert not WorkflowRun.objects.exists()
+
+
+def test_the_api_refuses_to_retry_a_dry_run(api, workspace):
+    raw = graph(
+        step(
+            "broken",
+            "update_record",
+            {"object": "person", "id": "{{trigger.id}}", "values": {"job_title": "x"}},
+        )
+    )
+    run = test_run(workflow_with(workspace, raw))
+    response = api.post(f"/api/v1/runs/{run.pk}/retry/")
+    assert response.status_code == 409 and "not retried" in str(response.json())
+
+
+@pytest.fixture
+def browser(owner):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+def test_the_builders_test_dialog_offers_a_dry_run_ticked_by_default(browser, workspace):
+    workflow = workflow_with(workspace, CREATE_FIND_UPDATE_EMAIL)
+    page = browser.get(f"/workflows/{workflow.pk}/").content.decode()
+    assert 'type="checkbox" name="dry_run" checked' in page
+    assert "Dry run (no records written, no email sent)" in page
+
+
+def test_a_dry_run_from_the_test_dialog_shows_its_badge_on_the_run_view(browser, workspace):
+    workflow = workflow_with(workspace, CREATE_FIND_UPDATE_EMAIL)
+    response = browser.post(
+        f"/workflows/{workflow.pk}/test/",
+        {"payload": '{"email": "grace@navy.example"}', "dry_run": "on"},
+    )
+    run = WorkflowRun.objects.get()
+    assert response.url == f"/runs/{run.pk}/" and run.dry_run
+    page = browser.get(response.url).content.decode()
+    assert ">Dry run</span>" in page and "Dry run: not sent" in page
+    assert not Person.objects.exists()
+
+
+def test_the_test_dialog_with_dry_run_unticked_writes(browser, workspace):
+    workflow = workflow_with(workspace, CREATE_FIND_UPDATE_EMAIL)
+    browser.post(f"/workflows/{workflow.pk}/test/", {"payload": '{"email": "g@navy.example"}'})
+    run = WorkflowRun.objects.get()
+    assert not run.dry_run and Person.objects.count() == 1
+    assert ">Dry run</span>" not in browser.get(f"/runs/{run.pk}/").content.decode()
