@@ -360,7 +360,9 @@ class _Builder:
         first = _entry_of(body)
         block.paths.append(
             Path(
-                [(cx, card_y + CARD_H), (cx, body_y)], arrow=bool(loop), source=step_id,
+                [(cx, card_y + CARD_H), (cx, body_y)],
+                arrow=bool(loop),
+                source=step_id,
                 target=first,
             )  # fmt: skip
         )
@@ -379,7 +381,10 @@ class _Builder:
         if body.open and loop:
             block.paths.append(
                 Path(
-                    [(cx, bottom), (cx, back_y)], arrow=False, kind="loop", source=step_id,
+                    [(cx, bottom), (cx, back_y)],
+                    arrow=False,
+                    kind="loop",
+                    source=step_id,
                     target=first,
                 )  # fmt: skip
             )
@@ -431,14 +436,20 @@ class _Builder:
             has_card = bool(lane.cards) and lane.cards[0].y == 0
             block.paths.append(
                 Path(
-                    [(lx, 18), (lx, top)], arrow=has_card, source=owner, branch=label,
+                    [(lx, 18), (lx, top)],
+                    arrow=has_card,
+                    source=owner,
+                    branch=label,
                     target=first,
                 )  # fmt: skip
             )
             if abs(lx - cx) > 0.5:  # the split bus, one piece per lane: the taken one shows
                 block.paths.append(
                     Path(
-                        [(cx, 18), (lx, 18)], arrow=False, source=owner, branch=label,
+                        [(cx, 18), (lx, 18)],
+                        arrow=False,
+                        source=owner,
+                        branch=label,
                         target=first,
                     )  # fmt: skip
                 )
@@ -498,7 +509,9 @@ class _Builder:
             gap = GAP if item.plus else 24
             block.paths.append(
                 Path(
-                    [(cx, y), (cx, y + gap)], arrow=following.arrow_in, source=source,
+                    [(cx, y), (cx, y + gap)],
+                    arrow=following.arrow_in,
+                    source=source,
                     target=following.entry,
                 )  # fmt: skip
             )
