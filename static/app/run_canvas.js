@@ -1,6 +1,7 @@
-// The run view's canvas (SPEC 8, "Run view"): which edges the run went along, kept up to date
-// as live step events arrive (live.js hands them over as "live:step"). Cards carry their
-// state in attributes (data-status, data-branches), so a re-rendered canvas needs no setup.
+// The run view's canvas (SPEC 8, "Run view"): which edges the run went along, and which item
+// of an iterator the cards inside it show, kept up to date as live step events arrive (live.js
+// hands them over as "live:step"). Cards carry their state in attributes (data-status,
+// data-branches, data-loops, data-runs), so a re-rendered canvas needs no setup.
 (function () {
   "use strict";
 
@@ -40,6 +41,58 @@
     });
   }
 
+  // --- iterations: cards inside a loop body show the chosen item's run -------------------
+  const RANK = ["not_run", "skipped", "succeeded", "running", "waiting", "failed"];
+
+  function chosenItems(stage, loops) {
+    return loops.map((iterator) => {
+      const select = stage.querySelector(`select[data-iteration-of="${CSS.escape(iterator)}"]`);
+      return select ? select.value : "";
+    });
+  }
+
+  function matches(scope, chosen) {
+    const indexes = scope.split(".");
+    return chosen.every((value, depth) => value === "" || indexes[depth] === value);
+  }
+
+  // A card's status and branches over the items chosen in its iterators: the worst of them.
+  function showChosen(stage, card) {
+    const loops = parse(card.dataset.loops, []);
+    const chosen = chosenItems(stage, loops);
+    let status = "not_run";
+    const branches = new Set();
+    Object.entries(parse(card.dataset.runs, {})).forEach(([scope, [state, chose]]) => {
+      if (!matches(scope, chosen)) return;
+      if (RANK.indexOf(state) >= RANK.indexOf(status)) status = state;
+      chose.forEach((branch) => branches.add(branch));
+    });
+    card.dataset.status = status;
+    card.dataset.branches = JSON.stringify(Array.from(branches));
+    // What the details panel asks for: this item's run ("*" where "All" is chosen).
+    card.dataset.scope = chosen.map((value) => value || "*").join(".");
+  }
+
+  function addItem(stage, loops, scope) {
+    scope.split(".").forEach((index, depth) => {
+      const select = loops[depth] && stage.querySelector(`select[data-iteration-of="${CSS.escape(loops[depth])}"]`);
+      if (!select || !/^\d+$/.test(index)) return;
+      for (let n = select.options.length - 1; n <= Number(index); n += 1) {
+        select.add(new Option(`Item ${n}`, String(n)));  // 0-based, like `index` and the step list
+      }
+    });
+  }
+
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest && event.target.closest("select[data-iteration-of]");
+    const stage = select && select.closest("[data-canvas-stage]");
+    if (!stage) return;
+    stage.querySelectorAll(".canvas-card[data-loops]").forEach((card) => {
+      if (parse(card.dataset.loops, []).includes(select.dataset.iterationOf)) showChosen(stage, card);
+    });
+    repaint();
+  });
+
   let pending = false;
   function repaint() {
     if (pending) return;
@@ -54,9 +107,18 @@
     const card = stage.querySelector(`.canvas-card[data-step-id="${CSS.escape(message.step_id)}"]`);
     if (!card) return;
     event.preventDefault();
-    card.dataset.status = message.status;
     const branch = message.output && message.output.branch;
-    if (message.step_type === "if_else" && branch) card.dataset.branches = JSON.stringify([String(branch)]);
+    const branches = message.step_type === "if_else" && branch ? [String(branch)] : [];
+    if (card.dataset.loops && message.scope) {
+      const runs = parse(card.dataset.runs, {});
+      runs[message.scope] = [message.status, branches];
+      card.dataset.runs = JSON.stringify(runs);
+      addItem(stage, parse(card.dataset.loops, []), message.scope);
+      showChosen(stage, card);
+    } else {
+      card.dataset.status = message.status;
+      if (branches.length) card.dataset.branches = JSON.stringify(branches);
+    }
     repaint();
   });
 })();

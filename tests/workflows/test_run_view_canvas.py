@@ -83,3 +83,44 @@ def test_every_edge_of_an_if_else_run_says_which_steps_it_joins(browser, workspa
     page = browser.get(f"/runs/{run.pk}/").content.decode()
     rules = [rule for _, rule in edges(page)]
     assert rules and all(rule["from"] or rule["to"] for rule in rules)
+
+
+LOOPING = graph(
+    step("each", "iterator", {"items": "{{trigger.payload.items}}", "loop": ["check"]}),
+    step(
+        "check",
+        "filter",
+        {"when": {"all": [{"left": "{{steps.each.item}}", "op": "eq", "right": "b"}]}},
+        next=["mark"],
+    ),
+    step("mark", "filter", PASS),
+)
+
+
+def card_tag(page: str, step_id: str) -> str:
+    return re.search(rf'<button[^>]*data-step-id="{step_id}"[^>]*>', page).group(0)
+
+
+def test_an_iterator_offers_one_iteration_per_item_and_body_cards_carry_each(browser, workspace):
+    run = run_workflow(workspace, LOOPING, {"payload": {"items": ["a", "b", "c"]}})
+    page = browser.get(f"/runs/{run.pk}/").content.decode()
+    select = re.search(r">Iteration</label>\s*<select[^>]*>(.*?)</select>", page, re.S)
+    assert select, "the iterator has no Iteration select"
+    assert 'data-iteration-of="each"' in page
+    assert re.findall(r">([^<]+)</option>", select.group(1)) == [
+        "All",
+        "Item 0",
+        "Item 1",
+        "Item 2",
+    ]
+    check = card_tag(page, "check")
+    runs = json.loads(html_lib.unescape(re.search(r'data-runs="([^"]*)"', check).group(1)))
+    assert {scope: state[0] for scope, state in runs.items()} == {
+        "0": "skipped", "1": "succeeded", "2": "skipped"
+    }  # fmt: skip
+    assert json.loads(html_lib.unescape(re.search(r'data-loops="([^"]*)"', check).group(1))) == [
+        "each"
+    ]
+    # With "All" chosen, a card shows the worst of its items.
+    assert 'data-status="succeeded"' in check
+    assert 'data-status="succeeded"' in card_tag(page, "mark")

@@ -10,6 +10,7 @@ from ..graph import Graph
 from ..steps import get_handler
 from ..triggers.kinds import get_kind
 from ..validation import Problem
+from . import iterations
 from .layout import CARD_H, CARD_W, TRIGGER, layout
 
 ARROW = ' marker-end="url(#canvas-arrow)"'
@@ -91,8 +92,10 @@ def canvas_context(raw: dict, problems: list[Problem] | None = None, step_runs=N
         output = run_step.output if isinstance(run_step.output, dict) else {}
         if run_step.type == "if_else" and output.get("branch"):
             taken.setdefault(run_step.step_id, set()).add(str(output["branch"]))
+    in_loops: dict[str, dict] = {}
     if step_runs is not None:
         statuses[TRIGGER] = "succeeded"
+        in_loops = iterations.card_runs(graph, step_runs)
     cards = []
     for card in result.cards.values():
         info = _card(card.id, graph.steps.get(card.id), graph)
@@ -103,6 +106,9 @@ def canvas_context(raw: dict, problems: list[Problem] | None = None, step_runs=N
         cards.append({**info, "id": card.id, "x": card.x, "y": card.y, "problems": messages,
                       "title": "\n".join(messages), "status": status,
                       "branches": json.dumps(sorted(taken.get(card.id, ()))),
+                      "loops": json.dumps(in_loops[card.id]["loops"]) if card.id in in_loops else "",
+                      "runs": json.dumps(in_loops[card.id]["runs"], sort_keys=True)
+                      if card.id in in_loops else "",
                       "detached": card.id in result.detached})  # fmt: skip
     paths = []
     for path in result.paths:
@@ -134,6 +140,9 @@ def canvas_context(raw: dict, problems: list[Problem] | None = None, step_runs=N
     )
     return {
         "run_view": step_runs is not None,
+        "iteration_controls": iterations.controls(graph, result.cards, in_loops)
+        if step_runs is not None
+        else [],
         "edges_svg": mark_safe(edges_svg),  # noqa: S308 (every value above is escaped or ours)
         "labels_html": mark_safe(labels_html),  # noqa: S308
         "pluses_html": mark_safe(pluses_html),  # noqa: S308

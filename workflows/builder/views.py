@@ -266,7 +266,9 @@ def rename(request, pk):
 def run_canvas(request, pk):
     """The run view's canvas: the run's version with each card's status."""
     run = _run(request, pk)
-    step_runs = list(StepRun.objects.filter(run=run).only("step_id", "status", "type", "output"))
+    step_runs = list(
+        StepRun.objects.filter(run=run).only("step_id", "scope", "status", "type", "output")
+    )
     context = {"canvas": canvas_context(run.version.graph, step_runs=step_runs), "run": run}
     return render(request, "workflows/builder/_run_canvas.html", context)
 
