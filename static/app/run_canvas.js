@@ -91,6 +91,24 @@
       if (parse(card.dataset.loops, []).includes(select.dataset.iterationOf)) showChosen(stage, card);
     });
     repaint();
+    // The panel follows the chosen item when it shows a card inside this loop.
+    const open = stage.querySelector(".canvas-card.is-selected[data-loops]");
+    if (open && window.htmx && parse(open.dataset.loops, []).includes(select.dataset.iterationOf)) {
+      window.htmx.trigger(open, "click");
+    }
+  });
+
+  // --- a card's details in the side panel (hx-get on the card) ---------------------------
+  document.addEventListener("htmx:configRequest", (event) => {
+    const card = event.detail.elt.closest && event.detail.elt.closest(".run-viewport .canvas-card");
+    if (card && card.dataset.scope) event.detail.parameters.scope = card.dataset.scope;
+  });
+  document.addEventListener("click", (event) => {
+    const card = event.target.closest && event.target.closest(".run-viewport .canvas-card");
+    if (!card) return;
+    card.closest("[data-canvas-stage]").querySelectorAll(".canvas-card.is-selected")
+      .forEach((other) => other.classList.remove("is-selected"));
+    card.classList.add("is-selected");
   });
 
   let pending = false;

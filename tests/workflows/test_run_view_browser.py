@@ -76,13 +76,20 @@ def test_the_iteration_selector_switches_a_body_cards_status(browser, live_serve
     iteration.select_option(label="Item 1")
     expect(check).to_have_attribute("data-status", "succeeded")
     expect(mark).to_have_attribute("data-status", "succeeded")
+    # Clicking a card shows that item's step run in the side panel; another item follows.
+    page.get_by_role("button", name="Check", exact=True).click()
+    panel = page.locator("#builder-panel")
+    expect(panel.locator(".run-detail")).to_have_count(1)
+    expect(panel.locator('.run-detail[data-scope="1"]')).to_contain_text("Succeeded")
     shot(page, "run-iteration-2.png")
+    iteration.select_option(label="Item 2")
+    expect(panel.locator('.run-detail[data-scope="2"]')).to_contain_text("Skipped")
 
     # A live event about an item not seen yet adds it to the selector.
     page.evaluate(
         """() => document.dispatchEvent(new CustomEvent("live:step", {cancelable: true, detail: {
             step_id: "check", scope: "3", status: "failed", step_type: "filter", output: {}}}))"""
     )
-    expect(check).to_have_attribute("data-status", "succeeded")  # still showing item 1
+    expect(check).to_have_attribute("data-status", "skipped")  # still showing item 2
     iteration.select_option(label="Item 3")
     expect(check).to_have_attribute("data-status", "failed")

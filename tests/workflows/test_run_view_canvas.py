@@ -124,3 +124,77 @@ def test_an_iterator_offers_one_iteration_per_item_and_body_cards_carry_each(bro
     # With "All" chosen, a card shows the worst of its items.
     assert 'data-status="succeeded"' in check
     assert 'data-status="succeeded"' in card_tag(page, "mark")
+
+
+# --- a card's details in the side panel ----------------------------------------------------
+
+FAILING = graph(
+    step(
+        "note",
+        "create_record",
+        {"object": "task", "values": {"title": "About {{trigger.payload.nobody}}"}},
+        next=["each"],
+    ),
+    step("each", "iterator", {"items": "{{trigger.payload.count}}", "loop": ["inner"]}),
+    step("inner", "filter", PASS),
+)
+
+
+def test_run_view_cards_open_their_details_in_the_side_panel(browser, workspace):
+    run = run_workflow(workspace, LOOPING, {"payload": {"items": ["a", "b"]}})
+    page = browser.get(f"/runs/{run.pk}/").content.decode()
+    assert f'hx-get="/runs/{run.pk}/steps/check/"' in card_tag(page, "check")
+    assert 'id="builder-panel"' in page
+    assert "/panel/" not in page and "draggable" not in page  # nothing to edit here
+
+
+def test_the_details_show_the_chosen_iterations_input_and_output(browser, workspace):
+    run = run_workflow(workspace, LOOPING, {"payload": {"items": ["a", "b"]}})
+    chosen = browser.get(f"/runs/{run.pk}/steps/check/", {"scope": "1"}).content.decode()
+    assert chosen.count('class="run-detail"') == 1
+    assert 'data-scope="1"' in chosen and "Succeeded" in chosen
+    assert "<h3>Input</h3>" in chosen and "<h3>Output</h3>" in chosen
+    every = browser.get(f"/runs/{run.pk}/steps/check/", {"scope": "*"}).content.decode()
+    assert 'data-scope="0"' in every and 'data-scope="1"' in every
+    none = browser.get(f"/runs/{run.pk}/steps/mark/", {"scope": "0"}).content.decode()
+    assert "did not run in the chosen iteration" in none
+
+
+def test_the_details_show_the_error_and_the_missing_templates(browser, workspace):
+    run = run_workflow(workspace, FAILING, {"payload": {"count": 3}})
+    note = browser.get(f"/runs/{run.pk}/steps/note/").content.decode()
+    assert "Missing templates" in note and "trigger.payload.nobody" in note
+    each = browser.get(f"/runs/{run.pk}/steps/each/").content.decode()
+    assert "<h3>Error</h3>" in each and "items must be a list" in each
+
+
+def test_bad_details_requests_answer_4xx(browser, workspace, owner):
+    run = run_workflow(workspace, LOOPING, {"payload": {"items": ["a"]}})
+    assert browser.get(f"/runs/{run.pk}/steps/check/", {"scope": "x.1"}).status_code == 400
+    assert browser.get(f"/runs/{run.pk}/steps/nothing/").status_code == 404
+    from tests.conftest import make_user, make_workspace
+
+    stranger = Client()
+    stranger.force_login(make_user("x@example.com", make_workspace("other")))
+    assert stranger.get(f"/runs/{run.pk}/steps/check/").status_code == 404
+
+
+def test_a_published_versions_cards_show_its_settings_read_only_without_a_draft(browser, workspace):
+    from workflows.models import Workflow
+
+    run = run_workflow(workspace, LOOPING, {"payload": {"items": []}})
+    workflow = Workflow.objects.get(pk=run.workflow_id)
+    assert workflow.draft is None
+    page = browser.get(f"/workflows/{workflow.pk}/", {"tab": "builder", "version": "1"})
+    tag = card_tag(page.content.decode(), "check")
+    assert f'hx-get="/workflows/{workflow.pk}/builder/steps/check/panel/?version=1"' in tag
+    panel = browser.get(f"/workflows/{workflow.pk}/builder/steps/check/panel/", {"version": "1"})
+    html = panel.content.decode()
+    assert panel.status_code == 200 and "steps.each.item" in html
+    assert '<fieldset class="panel-settings" disabled>' in html and ">Save<" not in html
+    workflow.refresh_from_db()
+    assert workflow.draft is None  # looking made no draft
+    missing = browser.get(f"/workflows/{workflow.pk}/builder/steps/check/panel/?version=9")
+    assert missing.status_code == 404
+    bad = browser.get(f"/workflows/{workflow.pk}/builder/steps/check/panel/?version=²")
+    assert bad.status_code == 400

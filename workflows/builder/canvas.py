@@ -53,7 +53,8 @@ def edge_state(path, statuses: dict[str, str], branches: dict[str, set[str]]) ->
     return ""
 
 
-def _card(step_id: str, step: dict | None, graph: Graph) -> dict:
+def card_info(step_id: str, step: dict | None, graph: Graph) -> dict:
+    """A card's name, type label, group and icon."""
     if step_id == TRIGGER:
         trigger = graph.trigger
         kind = get_kind(trigger.get("type"))
@@ -98,7 +99,7 @@ def canvas_context(raw: dict, problems: list[Problem] | None = None, step_runs=N
         in_loops = iterations.card_runs(graph, step_runs)
     cards = []
     for card in result.cards.values():
-        info = _card(card.id, graph.steps.get(card.id), graph)
+        info = card_info(card.id, graph.steps.get(card.id), graph)
         messages = by_step.get(card.id, [])
         status = None
         if step_runs is not None:

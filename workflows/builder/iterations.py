@@ -77,3 +77,25 @@ def controls(graph: Graph, cards: dict, runs: dict[str, dict]) -> list[Iteration
             )
         )
     return result
+
+
+def parse_pattern(text: str) -> list[str] | None:
+    """The items chosen in a card's iterators, outermost first, as the run view's card sends
+    them ("2.*": item 2 of the outer loop, every item of the inner); None when malformed."""
+    if not text:
+        return []
+    parts = text.split(".")
+    if len(text) > 200 or not all(
+        part == "*" or part.isascii() and part.isdigit() for part in parts
+    ):
+        return None
+    return parts
+
+
+def scope_matches(scope: str, pattern: list[str]) -> bool:
+    """Whether a StepRun's scope is one of the chosen items (static/app/run_canvas.js `matches`)."""
+    indexes = scope.split(".") if scope else []
+    return all(
+        value == "*" or (depth < len(indexes) and indexes[depth] == value)
+        for depth, value in enumerate(pattern)
+    )
