@@ -358,8 +358,8 @@ class FormRequest(models.Model):
 
     @property
     def assignee_text(self) -> str:
-        if self.assignee_id:
-            return self.assignee.email
+        if self.assignee_id:  # by name, as people are shown everywhere
+            return self.assignee.get_full_name() or self.assignee.email
         return "owners and admins" if self.assignee_role == "admin" else "anyone"
 
     @property
