@@ -165,7 +165,8 @@ def latency_rows(ctx, latencies: list[float], views: str, notes: str) -> list[Ro
     ordered = sorted(latencies)
     p50, p95 = percentile(ordered, 0.5), percentile(ordered, 0.95)
     notes = (
-        f"max {ordered[-1]:.0f} ms over {len(ordered)} step messages; goal p95 < 1000 ms; " + notes
+        f"max {ordered[-1]:.0f} ms over {len(ordered)} step messages; goal p95 < 1000 ms; "
+        f"{notes}; {servers.load_note()}"
     )
     return [
         ctx.row("live", f"commit→socket latency p50, {views}", p50, "ms", notes),

@@ -42,6 +42,12 @@ def shared_secret_key() -> str:
     return settings.SECRET_KEY
 
 
+def load_note() -> str:
+    """The machine's load while a figure was taken (2 cores shared with other work here)."""
+    one, five, _ = os.getloadavg()
+    return f"load avg {one:.1f} (5 min {five:.1f})"
+
+
 def free_port() -> int:
     wanted = int(os.environ.get("BENCH_PORT") or 0)
     if wanted:
