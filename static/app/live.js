@@ -259,6 +259,9 @@
 
   handlers["step"] = function (message) {
     applyStepRow(message);
+    // The run view's canvas (run_canvas.js) takes the event itself: it also knows iterations.
+    const event = new CustomEvent("live:step", { detail: message, cancelable: true });
+    if (!document.dispatchEvent(event)) return;
     // Canvas cards (any element but the step list's rows) carry the step's status; only
     // the attribute changes, so the card keeps its place, focus and selection.
     document.querySelectorAll(`[data-step-id="${CSS.escape(message.step_id)}"]`).forEach((el) => {
