@@ -78,15 +78,6 @@ def test_without_a_company_people_come_in_name_order(client, workspace):
     assert "At Northwind" not in response.content.decode()
 
 
-def test_another_workspaces_company_does_not_narrow_the_people(client, workspace):
-    logged_in(client, workspace)
-    theirs = make_company(make_workspace("other"), "Theirs")
-    make_person(workspace, "Ada", "Adams")
-    response = client.get("/pickers/person/", {"company": str(theirs.pk)})
-    assert offered(response) == ["Ada Adams"]
-    assert "Theirs" not in response.content.decode()
-
-
 @pytest.mark.parametrize(
     "path, params",
     [
