@@ -127,7 +127,12 @@ def test_the_person_form_draws_a_company_combobox_posting_the_same_name(client, 
     html = client.get(f"/people/new/?company={company.pk}").content.decode()
     assert 'role="combobox"' in html and 'role="listbox"' in html
     assert 'hx-get="/pickers/company/"' in html
-    assert f'<input type="hidden" name="company" value="{company.pk}"' in html
+    # Disabled until static/app/pickers.js enables it, so the page without JavaScript posts
+    # only the select's value.
+    assert (
+        f'<input type="hidden" name="company" value="{company.pk}" data-picker-value disabled>'
+        in html
+    )
     assert 'data-chosen-label="Northwind"' in html
     # The plain select stays for browsers without JavaScript.
     assert f'<option value="{company.pk}" selected>Northwind</option>' in html
