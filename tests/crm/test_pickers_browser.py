@@ -185,3 +185,25 @@ def test_without_javascript_the_company_is_a_plain_select(browser, live_server):
     person = Person.objects.get()
     assert (person.company.name, person.tags) == ("Bluebird Logistics", ["vip", "partner"])
     context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inline_edit_of_tags_adds_a_chip_on_enter_and_saves_on_the_next(browser, live_server):  # noqa: F811
+    page = logged_in_page(browser, live_server)
+    expect = sync_api.expect
+    northwind = Company.objects.get(name="Northwind Analytics")
+    Company.objects.filter(pk=northwind.pk).update(tags=["saas"])
+
+    page.goto(f"{live_server.url}/companies/{northwind.pk}/")
+    page.get_by_role("button", name="Edit Tags").click()
+    tags = page.get_by_role("combobox", name="Tags")
+    expect(tags).to_be_focused()
+    page.keyboard.type("vip")
+    page.keyboard.press("Enter")  # adds the chip
+    expect(page.locator("#field-tags [data-tag-chips] .chip > span")).to_have_text(["saas", "vip"])
+    expect(page.locator("#field-tags [data-picker-status]")).not_to_be_empty()
+    shoot(page, "inline_tags_1440")
+    page.keyboard.press("Enter")  # an empty box: saves
+    expect(page.locator("#field-tags .inline-value-text")).to_contain_text("vip")
+    northwind.refresh_from_db()
+    assert northwind.tags == ["saas", "vip"]
