@@ -39,8 +39,10 @@ def runs_in(workspace, workflow=None, status: str = "", source: str = ""):
 
 
 def runs_for_record(workspace, record, limit: int = RECENT_RUNS) -> list[WorkflowRun]:
-    """Runs whose trigger was about this record (record triggers, manual runs, date triggers)."""
-    return list(runs_in(workspace).filter(trigger_payload__record__id=str(record.pk))[:limit])
+    """Runs whose trigger was about this record (record triggers, manual runs, date triggers).
+    Dry runs are left out: their writes rolled back, so they did nothing to the record."""
+    runs = runs_in(workspace).filter(trigger_payload__record__id=str(record.pk), dry_run=False)
+    return list(runs[:limit])
 
 
 def manual_workflows_for(workspace, object_name: str):

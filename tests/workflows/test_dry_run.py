@@ -9,6 +9,8 @@ from crm.models import Person
 from workflows import services
 from workflows.dry_run import DryRunExecutor
 from workflows.models import FormRequest, OutboxEmail, RunStatus, WorkflowRun
+from workflows.selectors import runs_for_record
+from workflows.timeline import record_timeline_entries
 
 from .helpers import graph, person, published, step, steps_of
 
@@ -313,3 +315,19 @@ def test_the_test_dialog_with_dry_run_unticked_writes(browser, workspace):
     run = WorkflowRun.objects.get()
     assert not run.dry_run and Person.objects.count() == 1
     assert ">Dry run</span>" not in browser.get(f"/runs/{run.pk}/").content.decode()
+
+
+def test_a_dry_run_about_an_existing_record_leaves_nothing_on_its_timeline(workspace):
+    """The Test dialog's sample is the last real run's payload, so a dry run is often about a
+    real record: its run and its unsent email must not show on that record's page."""
+    ada = person(workspace, email="ada@example.com")
+    raw = graph(
+        step("email", "send_email", {"to": "{{trigger.record.email}}", "subject": "Hi"}),
+        trigger={"type": "record_created", "settings": {"object": "person"}},
+    )
+    payload = {"record": {"id": str(ada.pk), "email": ada.email}}
+    run = test_run(workflow_with(workspace, raw), payload)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert OutboxEmail.objects.filter(run=run).exists()  # kept for the run view...
+    assert record_timeline_entries(None, workspace, ada) == []  # ...not for the record's
+    assert runs_for_record(workspace, ada) == []
