@@ -90,7 +90,7 @@ class DryRunExecutor(RunExecutor):
         StepRun.objects.filter(run=self.run, status=StepRun.Status.WAITING).update(
             status=StepRun.Status.FAILED, error=message, finished_at=timezone.now()
         )
-        return self.finish(RunStatus.FAILED, f"{message}: test without dry run to see the retry.")
+        return self.finish(RunStatus.FAILED, f"{message}: test without dry run to go on.")
 
     def fence(self, extra: float = 0) -> None:
         if not self.rolling_back:
