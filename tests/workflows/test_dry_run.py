@@ -350,3 +350,13 @@ def test_a_dry_run_renews_its_lease_where_other_workers_see_it(workspace, monkey
     run = test_run(workflow_with(workspace, raw))
     assert run.status == RunStatus.COMPLETED, run.error
     assert max(committed) > claimed_until[0]  # renewed past the claim's lease, committed
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the cap is SQLite's (its write lock)")
+def test_a_dry_run_on_sqlite_stops_when_it_held_the_write_lock_too_long(workspace, monkeypatch):
+    from workflows import dry_run
+
+    monkeypatch.setattr(dry_run, "SQLITE_DRY_RUN_SECONDS", -1)  # every step boundary is late
+    run = test_run(workflow_with(workspace, CREATE_FIND_UPDATE_EMAIL), PAYLOAD)
+    assert run.status == RunStatus.FAILED and "stops after" in run.error
+    assert not Person.objects.exists() and not OutboxEmail.objects.filter(run=run).exists()
