@@ -703,7 +703,7 @@ def execute_claimed_run(run_id, owner: str) -> str:
         return "lost"
     if run.cancel_requested:
         return RunExecutor(run, owner).finish(RunStatus.CANCELLED, "Cancelled.")
-    executor = RunExecutor(run, owner)
+    executor = executor_for(run, owner)
     try:
         # Record timelines name the workflow as who made the run's writes.
         with masking_logs(executor.secret_values), acting_as(f"workflow: {run.workflow.name}"):
@@ -723,6 +723,14 @@ def execute_claimed_run(run_id, owner: str) -> str:
             lease_expires_at=None,
         )
         return RunStatus.FAILED
+
+
+def executor_for(run: WorkflowRun, owner: str) -> RunExecutor:
+    if run.dry_run:
+        from .dry_run import DryRunExecutor  # it extends this module's RunExecutor
+
+        return DryRunExecutor(run, owner)
+    return RunExecutor(run, owner)
 
 
 def release_run(run_id, owner: str) -> None:
