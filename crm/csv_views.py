@@ -81,10 +81,14 @@ def _job_context(obj: RecordObject, job: ImportJob) -> dict:
         (column, field_label(obj, name) if name else None)
         for column, name in zip(header, fields, strict=False)
     ]
+    rows = preview.get("rows", [])
+    widest = max((len(row) for row in rows), default=0)
     return {
         "obj": obj,
         "job": job,
         "mapping": mapping,
+        # Cells beyond the header (a row the import will refuse) still get a column.
+        "extra_columns": range(max(widest - len(header), 0)),
         "sample_rows": preview.get("rows", []),
         "failed_count": len(job.failed_rows),
     }

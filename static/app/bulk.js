@@ -26,6 +26,8 @@
     const matching = p.input.value === "matching";
     if (p.offer) p.offer.hidden = !ticked || matching;
     if (p.chosen) p.chosen.hidden = !matching;
+    const tickedCount = form.querySelector("[data-ticked-count]");
+    if (tickedCount) tickedCount.hidden = matching;
     if (matching && p.offer) {
       form.querySelectorAll("[data-selected-count]").forEach((el) => { el.textContent = p.offer.dataset.total; });
     }
