@@ -8,6 +8,7 @@ the file and the progress in an `ImportJob` so a worker can run it and a page ca
 import csv
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +21,8 @@ from .objects import OBJECTS, RecordObject
 logger = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 5
+# A file uploaded but never imported is dropped after this long (it may be 50 MB).
+UNSTARTED_KEPT_FOR = timedelta(days=1)
 
 
 def upload(obj: RecordObject, workspace, user, file, filename: str = "") -> ImportJob:
@@ -29,6 +32,11 @@ def upload(obj: RecordObject, workspace, user, file, filename: str = "") -> Impo
     preview = csv_io.preview_csv(obj, content, sample=PREVIEW_ROWS)
     if not preview.total:
         raise csv_io.CsvFormatError("The file has a header but no rows to import.")
+    ImportJob.objects.filter(
+        workspace=workspace,
+        status=ImportJob.Status.UPLOADED,
+        created_at__lt=timezone.now() - UNSTARTED_KEPT_FOR,
+    ).delete()
     return ImportJob.objects.create(
         workspace=workspace,
         object_name=obj.name,

@@ -326,3 +326,15 @@ def test_imported_records_land_in_the_importers_workspace_only(
         "Acme"
     ]
     assert Company.objects.filter(workspace=other).count() == 1
+
+
+def test_a_file_left_unimported_for_a_day_is_dropped_at_the_next_upload(client, workspace):
+    logged_in(client, workspace)
+    stale = uploaded_job(client)
+    ImportJob.objects.filter(pk=stale.pk).update(
+        created_at=stale.created_at - imports.UNSTARTED_KEPT_FOR
+    )
+    fresh = upload(client, PEOPLE_CSV)
+    assert fresh.status_code == 302
+    assert not ImportJob.objects.filter(pk=stale.pk).exists()
+    assert ImportJob.objects.count() == 1
