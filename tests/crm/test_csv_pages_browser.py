@@ -71,6 +71,16 @@ def test_importing_a_csv_with_bad_rows_shows_progress_and_the_error_report(
     expect(page.locator("h1")).to_have_text("Import people")
     page.set_input_files(
         "input[type=file]",
+        {"name": "photo.csv", "mimeType": "text/csv", "buffer": b"\x89PNG\r\n\x1a\n\xff"},
+    )
+    page.get_by_role("button", name="Upload and preview").click()
+    expect(page.get_by_role("alert")).to_contain_text("The file is not UTF-8 text")
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        page.screenshot(path=str(SCREENS / f"import_bad_file_{size}.png"), full_page=True)
+    page.set_viewport_size(SIZES["laptop"])
+    page.set_input_files(
+        "input[type=file]",
         {"name": "people.csv", "mimeType": "text/csv", "buffer": PEOPLE_CSV.encode()},
     )
     page.get_by_role("button", name="Upload and preview").click()
