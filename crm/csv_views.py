@@ -61,7 +61,8 @@ def _importable_columns(obj: RecordObject) -> list[str]:
 
 
 def _job(request, obj: RecordObject, pk) -> ImportJob:
-    return get_object_or_404(imports.jobs_of(request.workspace), pk=pk, object_name=obj.name)
+    job = get_object_or_404(imports.jobs_of(request.workspace), pk=pk, object_name=obj.name)
+    return imports.give_up_if_stalled(job)
 
 
 @member_required

@@ -66,7 +66,7 @@ def start(job: ImportJob, fire_triggers: bool) -> ImportJob:
     commits (inline, still after the commit, when settings.CRM_IMPORT_INLINE is set)."""
     with transaction.atomic():
         claimed = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.UPLOADED).update(
-            status=ImportJob.Status.QUEUED, fire_triggers=fire_triggers
+            status=ImportJob.Status.QUEUED, fire_triggers=fire_triggers, started_at=timezone.now()
         )
         if not claimed:  # a double click, or a second tab
             raise ImportAlreadyStarted("This import has already started.")
@@ -123,6 +123,25 @@ def run(job_id) -> None:
         done=result.total,
         failed_rows=_with_cells(content, result.errors),
     )
+
+
+def give_up_if_stalled(job: ImportJob) -> ImportJob:
+    """A job still unfinished after the longest a django-q2 task may run had its worker killed
+    (or never found one): it is marked failed so its page stops waiting. The rows of the
+    batches already inserted stay."""
+    limit = timedelta(seconds=settings.Q_CLUSTER["timeout"] + 60)
+    if job.is_finished or job.started_at is None or timezone.now() - job.started_at < limit:
+        return job
+    unfinished = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    ImportJob.objects.filter(pk=job.pk, status__in=unfinished).update(
+        status=ImportJob.Status.FAILED,
+        content=b"",
+        finished_at=timezone.now(),
+        error=f"The import did not finish within {limit.seconds // 60} minutes and was stopped; "
+        "the rows imported until then are kept. Import the rest in smaller files.",
+    )
+    job.refresh_from_db()
+    return job
 
 
 def _actor_label(job: ImportJob) -> str:

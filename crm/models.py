@@ -330,6 +330,7 @@ class ImportJob(models.Model):
     failed_rows = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)  # why the whole import stopped, if it did
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # when "Import" was pressed
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

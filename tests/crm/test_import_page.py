@@ -3,9 +3,11 @@ the error report, bad files answered inline, and workspace isolation."""
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from crm import csv_io, imports
 from crm.models import Activity, Company, ImportJob, Person, Role
@@ -338,3 +340,29 @@ def test_a_file_left_unimported_for_a_day_is_dropped_at_the_next_upload(client, 
     assert fresh.status_code == 302
     assert not ImportJob.objects.filter(pk=stale.pk).exists()
     assert ImportJob.objects.count() == 1
+
+
+def test_an_import_whose_worker_died_is_shown_as_stopped_not_polled_for_ever(
+    client, workspace, settings
+):
+    logged_in(client, workspace)
+    job = uploaded_job(client)
+    too_long = timedelta(seconds=settings.Q_CLUSTER["timeout"] + 61)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, done=2, started_at=timezone.now() - too_long
+    )
+    fragment = client.get(f"/people/import/{job.pk}/progress/").content.decode()
+    assert "Import stopped" in fragment and "did not finish within" in fragment
+    assert 'hx-trigger="every 1s"' not in fragment
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED
+
+
+def test_an_import_that_started_recently_is_still_awaited(client, workspace):
+    logged_in(client, workspace)
+    job = uploaded_job(client)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, started_at=timezone.now()
+    )
+    fragment = client.get(f"/people/import/{job.pk}/progress/").content.decode()
+    assert 'hx-trigger="every 1s"' in fragment
