@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -180,9 +181,25 @@ class TagsField(serializers.ListField):
         return super().to_internal_value(data)
 
 
+class MomentField(serializers.DateTimeField):
+    """A date-time whose UTC equivalent must exist: DRF refuses an aware one past year 1 or
+    9999 but raises OverflowError for a naive one, read in the viewer's zone (crm/timezones.py)
+    as the record pages do: "0001-01-01T00:00" typed in Tokyo."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 class RecordSerializer(serializers.ModelSerializer):
     """Adds `<relation>_name` for every relation and checks relations stay in the workspace."""
 
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: MomentField,
+    }
     relations: dict = {}
     users: tuple = ()
     many: dict = {}  # many-to-many relations: a list of ids, `<name>_name` joins their names

@@ -235,6 +235,19 @@ def test_a_task_due_at_the_calendars_edge_lists_and_edits_east_of_utc(client, ad
         assert "9999" in response.content.decode(), path
 
 
+@pytest.mark.parametrize(
+    "zone, typed", [("Asia/Tokyo", "0001-01-01T00:00"), ("America/New_York", "9999-12-31T23:59")]
+)
+def test_a_due_time_with_no_utc_equivalent_is_refused_with_a_message(
+    client, ada, workspace, zone, typed
+):
+    client.cookies["tz"] = zone  # the form reads the typed time in this zone
+    response = client.post("/tasks/new/", {"title": "Someday", "due_at": typed})
+    assert response.status_code == 200
+    assert "out of range" in response.content.decode()
+    assert not Task.objects.exists()
+
+
 def test_a_javascript_linkedin_is_shown_as_text_never_as_a_link(client, ada, workspace):
     company = Company.objects.create(workspace=workspace, name="Evil", domain="evil.example")
     Company.objects.filter(pk=company.pk).update(
