@@ -150,11 +150,13 @@ async def measure(ctx, port, session, workflow, mode) -> list[Row]:
             )
         )
     cpu = rates[MANY]["cpu"]
+    fewest, most = rates[MANY]["per_view"]
     rows += latency_rows(
         ctx,
         rates[MANY]["latencies"],
         f"{MANY} open run views",
-        f"{mode}; all {MANY} show the same run; CPU while it ran: web process "
+        f"{mode}; all {MANY} show the same run, step messages per view "
+        f"{fewest}–{most}{'' if fewest == most else ' (some dropped)'}; CPU while it ran: web process "
         f"{cpu['web']:.0%} (with 1 view {rates[1]['cpu']['web']:.0%}), socket client "
         f"{cpu['client']:.0%}",
     )
@@ -207,8 +209,10 @@ async def query_rates(port, session, workflow, count: int) -> dict:
         "client": (time.process_time() - own_cpu) / wall,
     }
     latencies = [ms for view in views for ms in view.latencies_ms]
+    counts = [len(view.latencies_ms) for view in views]
     await close_views(views)
-    return {"idle": idle, "running": running, "latencies": latencies, "cpu": cpu}
+    return {"idle": idle, "running": running, "latencies": latencies, "cpu": cpu,
+            "per_view": (min(counts), max(counts))}  # fmt: skip
 
 
 def cpu_seconds(pid: int) -> float:
