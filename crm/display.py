@@ -141,19 +141,26 @@ def custom_label(key: str) -> str:
     return " ".join(words).capitalize() or str(key)
 
 
-def custom_value_html(value) -> SafeString:
+# Levels of nested lists and objects a detail row spells out; deeper ones read "…". A value
+# hundreds of levels deep (stored before crm.serializers capped it) must not exhaust the stack.
+SHOWN_CUSTOM_DEPTH = 4
+
+
+def custom_value_html(value, depth: int = 0) -> SafeString:
     if value is None or value == "" or value == [] or value == {}:
         return EMPTY
     if isinstance(value, bool):
         return yes_no(value)
     if isinstance(value, int | float):
         return format_html('<span class="num">{}</span>', value)
+    if isinstance(value, list | dict) and depth >= SHOWN_CUSTOM_DEPTH:
+        return mark_safe('<span class="muted">…</span>')
     if isinstance(value, list):
-        return format_html_join(", ", "{}", ((custom_value_html(item),) for item in value))
+        items = ((custom_value_html(item, depth + 1),) for item in value)
+        return format_html_join(", ", "{}", items)
     if isinstance(value, dict):
-        return format_html_join(
-            "; ", "{}: {}", ((custom_label(k), custom_value_html(v)) for k, v in value.items())
-        )
+        pairs = ((custom_label(k), custom_value_html(v, depth + 1)) for k, v in value.items())
+        return format_html_join("; ", "{}: {}", pairs)
     return _custom_text(str(value))
 
 

@@ -255,6 +255,11 @@ class RecordSerializer(serializers.ModelSerializer):
     def validate_custom(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("custom must be a JSON object.")
+        # Checked first and without recursion: the checks and pages below recurse per level.
+        if _nesting_depth(value) > MAX_CUSTOM_DEPTH:
+            raise serializers.ValidationError(
+                f"custom nests objects and lists {MAX_CUSTOM_DEPTH} levels deep at most."
+            )
         if _contains_nul(value):  # PostgreSQL's jsonb cannot store \u0000
             raise serializers.ValidationError("custom must not contain NUL characters.")
         return value
@@ -273,6 +278,26 @@ def represent(serializer_class: type[RecordSerializer], instance) -> dict:
     if serializer is None:
         serializer = representers[serializer_class] = serializer_class(context={})
     return serializer.to_representation(instance)
+
+
+MAX_CUSTOM_DEPTH = 32
+
+
+def _nesting_depth(value) -> int:
+    """How many objects and lists deep `value` goes (an object of scalars is 1)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_CUSTOM_DEPTH:
+            return deepest
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _contains_nul(value) -> bool:

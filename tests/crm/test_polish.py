@@ -248,6 +248,17 @@ def test_a_due_time_with_no_utc_equivalent_is_refused_with_a_message(
     assert not Task.objects.exists()
 
 
+def test_a_custom_value_nested_hundreds_deep_shows_its_first_levels(client, ada, workspace):
+    deep: list = ["bottom"]
+    for _ in range(300):
+        deep = [deep]
+    company = Company.objects.create(workspace=workspace, name="Northwind", custom={"deep": deep})
+    response = client.get(f"/companies/{company.pk}/")
+    assert response.status_code == 200
+    assert "<dt>Deep</dt>" in response.content.decode()
+    assert "bottom" not in response.content.decode()
+
+
 def test_a_javascript_linkedin_is_shown_as_text_never_as_a_link(client, ada, workspace):
     company = Company.objects.create(workspace=workspace, name="Evil", domain="evil.example")
     Company.objects.filter(pk=company.pk).update(
