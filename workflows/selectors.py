@@ -60,6 +60,16 @@ def run_steps(run: WorkflowRun):
     return StepRun.objects.filter(run=run).order_by("sequence")
 
 
+def step_runs_in_scopes(run: WorkflowRun, step_id: str, wanted, limit: int):
+    """The first `limit` step runs of `step_id` whose scope `wanted(scope)` accepts, and how
+    many more there are. Scopes are read first, so the input and output (of an iterator's
+    thousands of items, say) are read only for the rows returned."""
+    scopes = run_steps(run).filter(step_id=step_id).values_list("pk", "scope")
+    chosen = [pk for pk, scope in scopes if wanted(scope)]
+    rows = list(run_steps(run).filter(pk__in=chosen[:limit]))
+    return rows, max(0, len(chosen) - limit)
+
+
 def run_progress(workspace, run_ids) -> dict[str, int]:
     """How many of the given runs are in each status, for bulk-run progress."""
     counts = dict(
