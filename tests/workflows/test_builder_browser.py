@@ -242,3 +242,16 @@ def test_a_cards_problem_badge_is_drawn_whole_inside_the_card(browser, live_serv
     box = card.bounding_box()
     assert box["x"] <= badge["x"] and badge["x"] + badge["width"] <= box["x"] + box["width"]
     assert box["y"] <= badge["y"] and badge["y"] + badge["height"] <= box["y"] + box["height"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_versions_and_runs_tabs_of_a_draft_raise_no_script_error(browser, live_server):  # noqa: F811
+    # Those tabs draw no canvas: the builder's script must not bind to a stage that is absent.
+    page, workspace = login(browser, live_server)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    workflow = services.create_workflow(workspace, "W", graph=graph(step("a", "delay")))
+    for tab in ("versions", "runs"):
+        page.goto(f"{live_server.url}/workflows/{workflow.pk}/?tab={tab}")
+        page.wait_for_load_state("load")
+    assert errors == []
