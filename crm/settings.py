@@ -129,6 +129,17 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 # --- Redis: django-q2 broker and channel layer ----------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
+
+def redis_channel_layer(url: str) -> dict:
+    # redis-py 8 reads with a 5 s socket timeout by default, as long as channels-redis's
+    # blocking receive: the consumer of an idle socket then died of a TimeoutError
+    # (bench/bench_live.py). Reads must outlast that wait.
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]},
+    }
+
+
 Q_CLUSTER = {
     # The queue's name: separate clusters (tests, benchmarks) can share one Redis.
     "name": os.environ.get("Q_CLUSTER_NAME", "crm"),
@@ -148,12 +159,7 @@ Q_CLUSTER = {
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
-        }
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     Q_CLUSTER["orm"] = "default"
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
