@@ -10,7 +10,7 @@ from tests.crm.test_browser import browser  # noqa: F401
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from .helpers import run_workflow  # noqa: E402
+from .helpers import graph, run_workflow, step  # noqa: E402
 from .test_builder_browser import SHOWCASE, login  # noqa: E402
 from .test_run_view_canvas import LOOPING  # noqa: E402
 
@@ -114,3 +114,19 @@ def test_a_published_versions_card_shows_its_settings_read_only(browser, live_se
     shot(page, "version-read-only.png")
     workflow.refresh_from_db()
     assert workflow.draft is None  # looking made no draft
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_runs_emails_table_fits_a_phone_without_sideways_scroll(browser, live_server):  # noqa: F811
+    # Long addresses and message ids squeezed the To column to one letter a line and pushed
+    # the page 30 px wide: the table scrolls inside its card, its columns keep readable widths.
+    page, workspace = login(browser, live_server)
+    page.set_viewport_size({"width": 390, "height": 844})
+    mail = step("mail", "send_email", {"to": "isabella.cohen@tidalwatersystems.example",
+                                       "subject": "Hello Isabella", "body": "Hi"})  # fmt: skip
+    run = run_workflow(workspace, graph(mail))
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    to_cell = page.get_by_role("cell", name="isabella.cohen@tidalwatersystems.example")
+    sync_api.expect(to_cell).to_be_visible()
+    assert to_cell.bounding_box()["width"] >= 100
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
