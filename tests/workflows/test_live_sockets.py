@@ -370,3 +370,15 @@ def test_a_step_event_is_a_step_event_whatever_the_steps_type(workspace):
         run, {"step_id": "ask", "scope": "", "type": "form", "status": "waiting"}
     )
     assert (event["type"], event["step_type"]) == ("step", "form")
+
+
+def test_a_step_event_never_carries_the_sealed_output(workspace):
+    from workflows.live import events
+
+    from .factories import make_run
+
+    run = make_run(workspace)
+    _, event = events.step_event(
+        run, {"step_id": "call", "scope": "", "output": {"token": "***"}, "sealed_output": "gAAA"}
+    )
+    assert event["output"] == {"token": "***"} and "sealed_output" not in event
