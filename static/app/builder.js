@@ -59,6 +59,13 @@
   }
   initCanvas();
   document.addEventListener("click", (event) => { if (event.target.closest("[data-zoom-fit]")) fit(); });
+  // On a phone the panel sits below the canvas, out of sight: bring a card's settings into view.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const panel = event.detail.target;
+    if (panel.id !== "builder-panel" || !window.matchMedia("(max-width: 900px)").matches) return;
+    if (event.detail.requestConfig && event.detail.requestConfig.verb !== "get") return;
+    panel.scrollIntoView({ block: "start" });
+  });
   if (!root) {
     new MutationObserver(initCanvas).observe(document.body, { childList: true, subtree: true });
   }

@@ -255,3 +255,18 @@ def test_the_versions_and_runs_tabs_of_a_draft_raise_no_script_error(browser, li
         page.goto(f"{live_server.url}/workflows/{workflow.pk}/?tab={tab}")
         page.wait_for_load_state("load")
     assert errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_clicking_a_card_brings_its_settings_into_view(browser, live_server):  # noqa: F811
+    # Below 900 px the panel is under the canvas: a click changed nothing the person could see.
+    page, workspace = login(browser, live_server)
+    page.set_viewport_size({"width": 390, "height": 844})
+    workflow = services.create_workflow(workspace, "W", graph=SHOWCASE)
+    page.goto(f"{live_server.url}/workflows/{workflow.pk}/")
+    panel = page.locator("#builder-panel")
+    assert panel.bounding_box()["y"] > 844  # below the fold at first
+    page.get_by_role("button", name="Trigger", exact=True).click()  # a card in sight: no scroll
+    sync_api.expect(panel.get_by_role("button", name="Save", exact=True)).to_be_attached()
+    page.wait_for_timeout(300)  # the scroll follows the swap
+    assert 0 <= panel.evaluate("(e) => e.getBoundingClientRect().top") < 844
