@@ -19,8 +19,30 @@
     const open = button.getAttribute("aria-expanded") !== "true";
     button.setAttribute("aria-expanded", String(open));
     menu.hidden = !open;
-    if (open) menu.querySelector("[role='menuitem']")?.focus();
+    if (open) {
+      place(menu, button);
+      menu.querySelector("[role='menuitem']")?.focus({ preventScroll: true });
+    }
   });
+
+  // The table's card scrolls sideways (overflow), which would clip a menu hanging inside it:
+  // the open menu is fixed to the viewport under its button (above it near the bottom).
+  function place(menu, button) {
+    const at = button.getBoundingClientRect();
+    menu.style.position = "fixed";
+    menu.style.right = "auto";
+    const width = menu.offsetWidth, height = menu.offsetHeight;
+    const below = at.bottom + 4 + height <= window.innerHeight;
+    menu.style.top = `${below ? at.bottom + 4 : Math.max(4, at.top - 4 - height)}px`;
+    menu.style.left = `${Math.max(4, Math.min(at.right - width, window.innerWidth - width - 4))}px`;
+  }
+  // A fixed menu would drift from its row: any scroll or resize moves it back under its button.
+  function follow() {
+    const button = document.querySelector("[data-row-menu-button][aria-expanded='true']");
+    if (button) place(document.getElementById(button.getAttribute("aria-controls")), button);
+  }
+  window.addEventListener("scroll", follow, { passive: true, capture: true });
+  window.addEventListener("resize", follow);
 
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
