@@ -34,6 +34,8 @@
 
   function centreOn(card) {
     if (!zoom || !card) return;
+    viewport.scrollTop = 0; // as in fit(): a focus may have scrolled it behind Panzoom's back
+    viewport.scrollLeft = 0;
     const scale = zoom.getScale();
     const x = viewport.clientWidth / (2 * scale) - (card.offsetLeft + card.offsetWidth / 2);
     const y = viewport.clientHeight / (2 * scale) - (card.offsetTop + card.offsetHeight / 2);
@@ -159,7 +161,8 @@
     if (focus) {
       event.preventDefault();
       const card = stage.querySelector(`[data-step-id="${CSS.escape(focus.dataset.focusStep)}"]`);
-      if (card) { select(card); centreOn(card); card.focus({ preventScroll: true }); }
+      // Centre the card and open its settings, where the problem is fixed.
+      if (card) { centreOn(card); card.focus({ preventScroll: true }); card.click(); }
     }
     const opener = event.target.closest("[data-open-dialog]");
     if (opener) document.getElementById(opener.dataset.openDialog).showModal();

@@ -270,3 +270,22 @@ def test_on_a_phone_clicking_a_card_brings_its_settings_into_view(browser, live_
     sync_api.expect(panel.get_by_role("button", name="Save", exact=True)).to_be_attached()
     page.wait_for_timeout(300)  # the scroll follows the swap
     assert 0 <= panel.evaluate("(e) => e.getBoundingClientRect().top") < 844
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_problem_link_centres_its_card_and_opens_its_settings(browser, live_server):  # noqa: F811
+    # A focus had scrolled the canvas viewport (overflow hidden) behind Panzoom's back, so the
+    # link "centred" the card half out of sight, and the panel stayed empty.
+    page, workspace = login(browser, live_server)
+    steps = [step(f"f{n}", "filter", {"when": {"all": []}}, next=[f"f{n + 1}"]) for n in range(8)]
+    steps.append(step("f8", "find_records", {}, name="Find people"))
+    workflow = services.create_workflow(workspace, "W", graph=graph(*steps))
+    page.goto(f"{live_server.url}/workflows/{workflow.pk}/")
+    viewport = page.locator("[data-canvas-viewport]")
+    viewport.evaluate("(v) => { v.scrollTop = 300; }")
+    page.locator("[data-focus-step='f8']").click()
+    sync_api.expect(page.locator("#builder-panel input[name=name]")).to_have_value("Find people")
+    page.wait_for_timeout(600)  # the pan animates
+    card = page.get_by_role("button", name="Find people", exact=True).bounding_box()
+    view = viewport.bounding_box()
+    assert view["y"] <= card["y"] and card["y"] + card["height"] <= view["y"] + view["height"]
