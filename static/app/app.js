@@ -249,3 +249,17 @@ document.addEventListener("click", (event) => {
   if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(source.value).then(done);
   else { source.select(); document.execCommand("copy"); done(); }
 });
+
+// A <details> menu hangs from its button's right edge; where that would run off the left of
+// the screen (a phone, the button first in its row) it hangs from the left edge instead.
+(function () {
+  "use strict";
+  document.addEventListener("toggle", (event) => {
+    const menu = event.target;
+    if (!menu.matches || !menu.matches("details.menu, details.run-workflow-menu") || !menu.open) return;
+    const panel = menu.querySelector(":scope > [role='menu']");
+    if (!panel) return;
+    panel.classList.remove("menu-from-left");
+    if (panel.getBoundingClientRect().left < 4) panel.classList.add("menu-from-left");
+  }, true);
+})();
