@@ -129,4 +129,6 @@ def test_a_runs_emails_table_fits_a_phone_without_sideways_scroll(browser, live_
     to_cell = page.get_by_role("cell", name="isabella.cohen@tidalwatersystems.example")
     sync_api.expect(to_cell).to_be_visible()
     assert to_cell.bounding_box()["width"] >= 100
-    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )

@@ -27,5 +27,7 @@ def test_a_rows_actions_menu_is_drawn_whole_over_the_table(browser, live_server,
         sync_api.expect(entry).to_be_visible()
         box = entry.bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        hit = page.evaluate(f"document.elementFromPoint({x}, {y})?.closest('[role=menuitem]')?.textContent")
+        hit = page.evaluate(
+            f"document.elementFromPoint({x}, {y})?.closest('[role=menuitem]')?.textContent"
+        )
         assert hit and item in hit, f"{item} is covered or clipped at {width}px"
