@@ -24,6 +24,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from crm.activity import acting_as
@@ -115,9 +116,10 @@ def error_text(error: BaseException) -> str:
 class RunExecutor:
     """Runs one claimed run until it completes, fails, parks or is cancelled."""
 
-    def __init__(self, run: WorkflowRun, owner: str):
+    def __init__(self, run: WorkflowRun, owner: str, fresh: bool = False):
         self.run = run
         self.owner = owner
+        self.fresh = fresh  # never started: no step runs to load (the claim knows)
         self.graph = graph_for(run.version)
         self.buffer: list[StepRun] = []
         self.buffer_events: list[tuple[str, dict]] = []  # published once `buffer` is stored
@@ -139,8 +141,6 @@ class RunExecutor:
         try:
             try:
                 self.run_scope(None, "", {})
-                self.flush()  # fences, and reads a cancel asked during the last step
-                self.raise_if_cancelled()
             except RunParked as parked:
                 return self.park(parked.resume_at, parked.park)
             except RunFailed as failed:
@@ -480,6 +480,8 @@ class RunExecutor:
     # --- persistence ------------------------------------------------------------------------
 
     def load_stored_steps(self) -> None:
+        if self.fresh:
+            return
         rows = StepRun.objects.filter(run=self.run).values_list(
             "pk", "step_id", "scope", "status", "output", "attempts", "started_at", "sequence",
             "sealed_output",
@@ -568,9 +570,12 @@ class RunExecutor:
         published, self.buffer_events = self.buffer_events, []
         try:
             with transaction.atomic(savepoint=False):
-                self.fence()
-                if rows:
-                    StepRun.objects.bulk_create(rows)
+                if rows and connection.vendor == "postgresql":
+                    self.fenced_insert(rows)
+                else:
+                    self.fence()
+                    if rows:
+                        StepRun.objects.bulk_create(rows)
                 events.publish_many(published)
         except IntegrityError as error:
             # Another worker already stored these steps: it owns the run now.
@@ -596,23 +601,51 @@ class RunExecutor:
         seeing a cancel after every record step then costs no extra query (bench: record
         steps/s).
         """
-        meta = WorkflowRun._meta
-        expires = timezone.now() + timedelta(seconds=lease_seconds() + extra)
+        sql, params = self.fence_sql(extra)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {meta.db_table} SET lease_expires_at = %s"
-                " WHERE id = %s AND lease_owner = %s AND status = %s RETURNING cancel_requested",
-                [
-                    connection.ops.adapt_datetimefield_value(expires),
-                    meta.pk.get_db_prep_value(self.run.pk, connection),
-                    self.owner,
-                    RunStatus.RUNNING,
-                ],
-            )
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
             raise LeaseLost()
         self.cancel_seen = self.cancel_seen or bool(row[0])
+        self.last_flush = time.monotonic()
+
+    def fence_sql(self, extra: float = 0) -> tuple[str, list]:
+        meta = WorkflowRun._meta
+        expires = timezone.now() + timedelta(seconds=lease_seconds() + extra)
+        return (
+            f"UPDATE {meta.db_table} SET lease_expires_at = %s"
+            " WHERE id = %s AND lease_owner = %s AND status = %s RETURNING cancel_requested",
+            [
+                connection.ops.adapt_datetimefield_value(expires),
+                meta.pk.get_db_prep_value(self.run.pk, connection),
+                self.owner,
+                RunStatus.RUNNING,
+            ],
+        )
+
+    def fenced_insert(self, rows: list[StepRun]) -> None:
+        """PostgreSQL: the buffered step runs and the fence in one statement, the fence as a
+        data-modifying CTE whose `cancel_requested` comes back with each inserted id (NULL:
+        the fence matched nothing, so we raise and the transaction rolls back). Buys one
+        round trip per record step (bench: cluster throughput); same guarantee as fence()."""
+        fields = [f for f in StepRun._meta.concrete_fields if f is not StepRun._meta.pk]
+        query = InsertQuery(StepRun)
+        query.insert_values(fields, rows)
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = [StepRun._meta.pk]
+        [(insert_sql, insert_params)] = compiler.as_sql()
+        fence_sql, fence_params = self.fence_sql()
+        sql = f"WITH fence AS ({fence_sql}) {insert_sql}, (SELECT cancel_requested FROM fence)"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*fence_params, *insert_params])
+            returned = cursor.fetchall()
+        if len(returned) != len(rows) or returned[0][1] is None:
+            raise LeaseLost()
+        for row, (pk, _) in zip(rows, returned, strict=True):
+            row.pk = pk
+            row._state.adding, row._state.db = False, connection.alias
+        self.cancel_seen = self.cancel_seen or bool(returned[0][1])
         self.last_flush = time.monotonic()
 
     def renew_lease(self, extra: float = 0) -> None:
@@ -623,26 +656,50 @@ class RunExecutor:
             raise RunCancelled()
 
     def finish(self, status: str, error: str = "") -> str:
-        from .secrets import mask
-
-        with transaction.atomic():
-            self.flush()
-            updated = WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
-                status=status,
-                finished_at=timezone.now(),
-                error=mask(error, self.secret_values),
-                lease_owner="",
-                lease_expires_at=None,
-                resume_at=None,
-                waiting_for="",
-            )
-            if updated:
-                self.run.error = mask(error, self.secret_values)
+        """Ends the run. The UPDATE of the run row is the fence (same conditions, and it reads
+        `cancel_requested`): one statement where a fence and an update were (bench)."""
+        try:
+            with transaction.atomic():
+                if self.buffer or self.buffer_events:
+                    self.flush()  # buffered flow-step rows, fenced
+                cancelled = self.finish_row(status, error)
+                if status == RunStatus.COMPLETED and (cancelled or self.cancel_seen):
+                    # Asked during the last step: the run ends cancelled, as after any step.
+                    status, error = RunStatus.CANCELLED, "Cancelled."
+                    self.finish_row(status, error)
                 events.publish_many(events.run_events(self.run, status=status, waiting_for=""))
+        except LeaseLost:
+            return "lost"
         if status == RunStatus.CANCELLED:
             cancel_pending_forms(self.run)
         self.run.status = status
-        return status if updated else "lost"
+        return status
+
+    def finish_row(self, status: str, error: str) -> bool:
+        """Sets the run's final status if we still hold it (else LeaseLost); returns whether
+        a cancel was asked."""
+        from .secrets import mask
+
+        self.run.error = mask(error, self.secret_values)
+        meta = WorkflowRun._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {meta.db_table} SET status = %s, finished_at = %s, error = %s,"
+                " lease_owner = '', lease_expires_at = NULL, resume_at = NULL, waiting_for = ''"
+                " WHERE id = %s AND lease_owner = %s AND status = %s RETURNING cancel_requested",
+                [
+                    status,
+                    connection.ops.adapt_datetimefield_value(timezone.now()),
+                    self.run.error,
+                    meta.pk.get_db_prep_value(self.run.pk, connection),
+                    self.owner,
+                    RunStatus.RUNNING,
+                ],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise LeaseLost()
+        return bool(row[0])
 
     def park(self, resume_at: datetime | None, park: Park | None = None) -> str:
         waiting_for = (park.waiting_for if park else "") or (
@@ -692,8 +749,9 @@ def cancel_pending_forms(run: WorkflowRun) -> None:
     close_pending_forms(run)
 
 
-def execute_claimed_run(run_id, owner: str) -> str:
-    """Executes a run this worker has claimed (status `running`, lease held by `owner`)."""
+def execute_claimed_run(run_id, owner: str, fresh: bool = False) -> str:
+    """Executes a run this worker has claimed (status `running`, lease held by `owner`);
+    `fresh`: the claim saw it never started, so it has no step runs yet."""
     run = (
         WorkflowRun.objects.select_related("version", "workspace", "workflow")
         .filter(pk=run_id, status=RunStatus.RUNNING, lease_owner=owner)
@@ -703,7 +761,7 @@ def execute_claimed_run(run_id, owner: str) -> str:
         return "lost"
     if run.cancel_requested:
         return RunExecutor(run, owner).finish(RunStatus.CANCELLED, "Cancelled.")
-    executor = RunExecutor(run, owner)
+    executor = RunExecutor(run, owner, fresh=fresh)
     try:
         # Record timelines name the workflow as who made the run's writes.
         with masking_logs(executor.secret_values), acting_as(f"workflow: {run.workflow.name}"):
