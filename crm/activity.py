@@ -45,6 +45,7 @@ class TimelineEntry:
     link: str = ""
     detail: str = ""
     status: str = ""
+    actor_email: str = ""  # the tooltip of a person shown by name
 
 
 @contextmanager
@@ -229,7 +230,10 @@ def timeline(workspace, record, limit: int = TIMELINE_LIMIT) -> list[TimelineEnt
             ActivityKind.ARCHIVED: f"{obj.label} archived",
             ActivityKind.RESTORED: f"{obj.label} restored",
         }[row.kind]
-        entries.append(TimelineEntry(row.created_at, row.kind, title, row.actor, changes))
+        email = row.user.email if row.user else ""
+        entries.append(
+            TimelineEntry(row.created_at, row.kind, title, row.actor, changes, actor_email=email)
+        )
     entries += _linked_records(workspace, obj, record, limit)
     for _, extra in record_timeline.send(sender=type(record), workspace=workspace, record=record):
         entries += extra or []
@@ -249,7 +253,12 @@ def _linked_records(workspace, obj: RecordObject, record, limit: int) -> list[Ti
     entries = []
     for name, link in LINKED.get(obj.name, []):
         linked = OBJECTS[name]
-        rows = linked.queryset(workspace).filter(**{link: record}).order_by("-created_at")
+        rows = (
+            linked.queryset(workspace)
+            .filter(**{link: record})
+            .select_related("created_by")
+            .order_by("-created_at")
+        )
         for row in rows[:limit]:
             entries.append(
                 TimelineEntry(
@@ -260,6 +269,7 @@ def _linked_records(workspace, obj: RecordObject, record, limit: int) -> list[Ti
                     link=f"/{linked.plural}/{row.pk}/",
                     detail=(getattr(row, "body", "") or "")[:280],
                     status=getattr(row, "status", ""),
+                    actor_email=row.created_by.email if row.created_by_id else "",
                 )
             )
     return entries

@@ -290,7 +290,9 @@ LIST_FILTERS: dict[str, tuple[str, ...]] = {
     "note": ("company", "person", "opportunity"),
     "meeting": ("status", "company", "opportunity", "owner"),
 }
-DEFAULT_SORT = {"task": "due_at"}
+# Every list opens newest first, tasks too (a click on "Due" sorts by due date); an object
+# listed here would open sorted by another column.
+DEFAULT_SORT: dict[str, str] = {}
 DUE_CHOICES = [
     ("overdue", "Overdue"),
     ("today", "Due today"),

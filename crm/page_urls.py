@@ -7,7 +7,7 @@ URL names are `<object>-list`, `<object>-detail`, `<object>-new`, `<object>-edit
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import board, settings_views, views
+from . import board, picker_views, settings_views, views
 from .objects import OBJECTS
 from .serializers import LINKS
 
@@ -55,6 +55,8 @@ def _record_pages(name: str, plural: str) -> list:
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
+    path("pickers/tags/", picker_views.tag_picker, name="tag-picker"),
+    path("pickers/<str:object_name>/", picker_views.record_picker, name="record-picker"),
     path("opportunities/board/", board.opportunity_board, name="opportunity-board"),
     path("opportunities/<uuid:pk>/stage/", board.move_opportunity, name="opportunity-move"),
     path("tasks/<uuid:pk>/toggle/", views.toggle_task, name="task-toggle"),

@@ -64,7 +64,7 @@ def _record_group(obj: RecordObject, workspace, text: str, limit: int) -> Search
         SearchHit(
             name=str(row),
             url=reverse(f"{obj.name}-detail", args=[row.pk]),
-            meta=_meta(obj, row),
+            meta=record_meta(obj, row),
             avatar=obj.name if obj.name in ("person", "company") else "",
         )
         for row in rows
@@ -72,7 +72,7 @@ def _record_group(obj: RecordObject, workspace, text: str, limit: int) -> Search
     return SearchGroup(obj.label_plural, hits, obj=obj)
 
 
-def _meta(obj: RecordObject, row) -> str:
+def record_meta(obj: RecordObject, row) -> str:
     """The second line of a hit: what tells two records with the same name apart."""
     parts = {
         "company": [row_value(row, "domain"), row_value(row, "city")],

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.workspaces.CurrentWorkspaceMiddleware",
+    "crm.timezones.BrowserTimeZoneMiddleware",
     "workflows.runtime.WorkflowDepthMiddleware",
     # Last, as django-axes asks: it turns a lockout raised during login into its page.
     "axes.middleware.AxesMiddleware",
@@ -207,6 +208,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates read one way everywhere (crm/formats/en/formats.py); each person sees them in their
+# browser's time zone (crm/timezones.py).
+FORMAT_MODULE_PATH = ["crm.formats"]
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # `collectstatic` (run by `make run` and `make web`) writes here, and WhiteNoise serves it.

@@ -11,6 +11,7 @@ from django.http import HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 
 from . import administration
+from .activity import person_label
 from .models import ApiKey, Membership, Role
 from .views import member_required
 
@@ -72,15 +73,19 @@ def members_settings(request):
                     request.POST.get("role", Role.MEMBER),
                     request.POST.get("password", ""),
                 )
-                messages.success(request, f"Added {membership.user.email} as {membership.role}.")
+                messages.success(
+                    request, f"Added {person_label(membership.user)} as {membership.role}."
+                )
             elif action in ("role", "remove"):
                 membership = _membership(request)
                 if action == "role":
                     administration.change_role(actor, membership, request.POST.get("role", ""))
-                    messages.success(request, f"{membership.user.email} is now {membership.role}.")
+                    messages.success(
+                        request, f"{person_label(membership.user)} is now {membership.role}."
+                    )
                 else:
                     administration.remove_member(actor, membership)
-                    messages.success(request, f"Removed {membership.user.email}.")
+                    messages.success(request, f"Removed {person_label(membership.user)}.")
             else:
                 return HttpResponseBadRequest("Unknown action.")
         except PermissionDenied as denied:

@@ -20,6 +20,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from . import activity, records
+from .duplicates import duplicates_to_confirm
 from .forms import LIST_FILTERS, RecordForm, RecordListForm, editable_fields, field_label
 from .ids import parse_uuid
 from .models import Stage, TaskStatus
@@ -199,13 +200,14 @@ def record_field(request, object_name: str, pk, name: str):
         fields=[name],
     )
     editing = request.method == "GET" and request.GET.get("edit") == "1"
+    duplicates = duplicates_to_confirm(form, request.POST)
     if request.method == "POST":
-        saved = form.save(user=request.user)
+        saved = not duplicates and form.save(user=request.user)
         if saved:
             messages.success(request, f"{field_label(obj, name)} saved.")
             record = _get_record(request, obj, pk)  # relations' names as the page shows them
         editing = not saved
-    context = {"obj": obj, "record": record, "name": name, "form": form}
+    context = {"obj": obj, "record": record, "name": name, "form": form, "duplicates": duplicates}
     template = "crm/_field_edit.html" if editing else "crm/_field_row.html"
     return render(request, template, context)
 
@@ -222,10 +224,12 @@ def record_create(request, object_name: str):
         initial=initial | request.GET.dict(),
         data=request.POST if request.method == "POST" else None,
     )
-    if form.is_bound and (record := form.save(user=request.user)):
+    duplicates = duplicates_to_confirm(form, request.POST)
+    if form.is_bound and not duplicates and (record := form.save(user=request.user)):
         messages.success(request, f"{obj.label} “{record}” created.")
         return redirect(f"{obj.name}-detail", pk=record.pk)
-    return render(request, "crm/record_form.html", {"obj": obj, "form": form})
+    context = {"obj": obj, "form": form, "duplicates": duplicates}
+    return render(request, "crm/record_form.html", context)
 
 
 @member_required
@@ -238,10 +242,12 @@ def record_edit(request, object_name: str, pk):
         instance=record,
         data=request.POST if request.method == "POST" else None,
     )
-    if form.is_bound and (saved := form.save(user=request.user)):
+    duplicates = duplicates_to_confirm(form, request.POST)
+    if form.is_bound and not duplicates and (saved := form.save(user=request.user)):
         messages.success(request, f"Saved changes to “{saved}”.")
         return redirect(f"{obj.name}-detail", pk=saved.pk)
-    return render(request, "crm/record_form.html", {"obj": obj, "form": form, "record": record})
+    context = {"obj": obj, "form": form, "record": record, "duplicates": duplicates}
+    return render(request, "crm/record_form.html", context)
 
 
 @member_required

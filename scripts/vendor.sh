@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   "htmx.org@2.0.11 dist/htmx.min.js htmx.min.js"
   "@panzoom/panzoom@4.6.2 dist/panzoom.min.js panzoom.min.js"
+  "codemirror@5.65.21 lib/codemirror.js codemirror.js"
+  "codemirror@5.65.21 lib/codemirror.css codemirror.css"
+  "codemirror@5.65.21 mode/javascript/javascript.js codemirror-javascript.js"
 )
 
 dest=static/vendor

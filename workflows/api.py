@@ -200,7 +200,8 @@ def _workflow_docs(summary: str, description: str = "", parameters=(), **kwargs)
     ),
     test=_workflow_docs(
         "Test the draft",
-        "Runs the draft with a sample payload, as a run marked `test`.",
+        "Runs the draft with a sample payload, as a run marked `test`; with `dry_run` true its "
+        "record writes are rolled back and its emails stay unsent.",
         request=TestRunSerializer,
         responses={202: RunIdSerializer, **CHANGE, **error_responses(409, 415)},
     ),
@@ -472,8 +473,15 @@ class WorkflowViewSet(UUIDLookup, viewsets.ModelViewSet):
     def test(self, request, pk=None):
         workflow = self.get_object()
         data = json_object(request)
+        dry_run = TestRunSerializer(data={"dry_run": data.get("dry_run", False)})
+        dry_run.is_valid(raise_exception=True)
         try:
-            run = services.start_test_run(workflow, data.get("payload"), request_user(request))
+            run = services.start_test_run(
+                workflow,
+                data.get("payload"),
+                request_user(request),
+                dry_run=dry_run.validated_data["dry_run"],
+            )
         except services.WorkflowError as error:
             return error_response(error)
         except runtime.ChainTooDeep as error:

@@ -165,6 +165,9 @@ class WorkflowRun(models.Model):
     # What a `waiting` run waits for (SPEC section 3): "delay until <time>" or "form <title>,
     # assigned to <who>".
     waiting_for = models.CharField(max_length=400, blank=True)
+    # A test whose record writes are rolled back and whose emails stay unsent (workflows/
+    # dry_run.py); only its step runs, its outbox rows and its outcome are kept.
+    dry_run = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -293,6 +296,8 @@ class OutboxEmail(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     message_id = models.CharField(max_length=300, blank=True)
     error = models.TextField(blank=True)
+    # Written by a dry run: kept to be read, never handed to the email backend.
+    dry_run = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -358,8 +363,8 @@ class FormRequest(models.Model):
 
     @property
     def assignee_text(self) -> str:
-        if self.assignee_id:
-            return self.assignee.email
+        if self.assignee_id:  # by name, as people are shown everywhere
+            return self.assignee.get_full_name() or self.assignee.email
         return "owners and admins" if self.assignee_role == "admin" else "anyone"
 
     @property

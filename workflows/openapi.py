@@ -170,6 +170,13 @@ class TestRunSerializer(serializers.Serializer):
     payload = serializers.DictField(
         required=False, help_text="The sample trigger payload the test run starts with."
     )
+    dry_run = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Roll the run's record writes back at its end and keep its emails unsent in "
+        "the outbox (marked `dry_run`); delays are not waited, forms are answered by their "
+        "fields' defaults, record triggers start nothing. HTTP and code steps still run.",
+    )
 
 
 class RunIdsSerializer(serializers.Serializer):

@@ -35,6 +35,7 @@ def start_run(
     started_by=None,
     parent_run: WorkflowRun | None = None,
     depth: int | None = None,
+    dry_run: bool = False,
 ) -> WorkflowRun:
     """The one entry point that starts a run, whatever started it (SPEC section 3).
 
@@ -42,8 +43,9 @@ def start_run(
     transaction commits.
     """
     return start_runs(
-        version, [payload or {}], source, started_by=started_by, parent_run=parent_run, depth=depth
-    )[0]
+        version, [payload or {}], source, started_by=started_by, parent_run=parent_run,
+        depth=depth, dry_run=dry_run,
+    )[0]  # fmt: skip
 
 
 def start_runs(
@@ -54,6 +56,7 @@ def start_runs(
     started_by=None,
     parent_run: WorkflowRun | None = None,
     depth: int | None = None,
+    dry_run: bool = False,
 ) -> list[WorkflowRun]:
     """Starts one run per payload with one insert (bulk manual runs of thousands of records)."""
     # Without a parent run, one deeper than the caller (`runtime.calling_depth`: an HTTP
@@ -76,6 +79,7 @@ def start_runs(
             started_by=started_by if getattr(started_by, "pk", None) else None,
             parent_run=parent_run,
             depth=depth,
+            dry_run=dry_run,
             created_at=now + timedelta(microseconds=index),
         )
         for index, payload in enumerate(payloads)

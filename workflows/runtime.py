@@ -1,7 +1,8 @@
 """What the code running inside a step may ask about the run it belongs to.
 
 Record triggers read `current_step()` to give runs they start the right depth, and leave a
-notice on the step when the depth limit stops a chain (SPEC section 4).
+notice on the step when the depth limit stops a chain (SPEC section 4); `in_dry_run()` tells
+them (and nobody else needs it: steps read `ctx.dry_run`) that a dry run's writes start nothing.
 """
 
 import contextvars
@@ -33,6 +34,32 @@ def enter_step(step: RunningStep):
 
 def leave_step(token) -> None:
     _current.reset(token)
+
+
+def add_notice(text: str) -> None:
+    """A line the running step's output shows under `notices` (the engine adds them)."""
+    step = current_step()
+    if step is not None and text not in step.notices:
+        step.notices.append(text)
+
+
+# --- Dry runs (workflows/dry_run.py) -------------------------------------------------------------
+
+# Set while a dry run executes: its record writes roll back, so the runs they would trigger
+# must not start (they would roll back too, after a worker may have been kicked for them).
+_dry_run: contextvars.ContextVar[bool] = contextvars.ContextVar("workflow_dry_run", default=False)
+
+
+def in_dry_run() -> bool:
+    return _dry_run.get()
+
+
+def enter_dry_run():
+    return _dry_run.set(True)
+
+
+def leave_dry_run(token) -> None:
+    _dry_run.reset(token)
 
 
 # --- Chains through HTTP (SPEC section 6) ------------------------------------------------------

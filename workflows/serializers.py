@@ -141,8 +141,13 @@ class RunSerializer(serializers.ModelSerializer):
             "error",
             "retry_of",
             "waiting_for",
+            "dry_run",
         ]
         extra_kwargs = {
+            "dry_run": {
+                "help_text": "A test run whose record writes were rolled back and whose emails "
+                "were kept unsent in the outbox."
+            },
             "waiting_for": {"help_text": "What a `waiting` run waits for (a form, a delay)."},
             "depth": {
                 "help_text": "1 for a run a person, schedule or webhook started; +1 for "

@@ -278,9 +278,14 @@ def manual_payloads(graph: dict, workspace, user, record_ids, payload) -> list[d
     return [{**base, "record": record} for record in records]
 
 
-def start_test_run(workflow: Workflow, payload: dict | None, user=None) -> WorkflowRun:
+def start_test_run(
+    workflow: Workflow, payload: dict | None, user=None, *, dry_run: bool = False
+) -> WorkflowRun:
     """Runs the draft on a sample payload. The run gets a frozen copy of the draft, so the draft
-    stays editable and a version with runs never changes."""
+    stays editable and a version with runs never changes.
+
+    A dry run's record writes roll back at its end and its emails stay unsent in the outbox
+    (workflows/dry_run.py); HTTP and code steps still run, their answers are what it tests."""
     draft = workflow.draft
     if draft is None:
         raise WorkflowError("There is no draft to test.")
@@ -292,7 +297,9 @@ def start_test_run(workflow: Workflow, payload: dict | None, user=None) -> Workf
     snapshot = WorkflowVersion.objects.create(
         workflow=workflow, graph=draft.graph, status=WorkflowVersion.Status.ARCHIVED
     )
-    return queue.start_run(snapshot, payload or {}, WorkflowRun.Source.TEST, started_by=user)
+    return queue.start_run(
+        snapshot, payload or {}, WorkflowRun.Source.TEST, started_by=user, dry_run=dry_run
+    )
 
 
 # --- run control -----------------------------------------------------------------------------
@@ -338,6 +345,9 @@ def retry_run(run: WorkflowRun, user=None) -> WorkflowRun:
     starts again at the failed step."""
     if run.status != RunStatus.FAILED:
         raise WorkflowError("Only a failed run can be retried.")
+    if run.dry_run:
+        # Its earlier steps' writes were rolled back: there is nothing to continue from.
+        raise WorkflowError("A dry run is not retried: test the draft again.")
     new_run = WorkflowRun.objects.create(
         workspace_id=run.workspace_id,
         workflow_id=run.workflow_id,

@@ -30,6 +30,11 @@ urlpatterns = [
     path("runs/", views.run_list, name="run-list"),
     path("runs/<uuid:pk>/", views.run_detail, name="run-detail"),
     path("runs/<uuid:pk>/canvas/", builder_views.run_canvas, name="run-canvas"),
+    path(
+        "runs/<uuid:pk>/steps/<slug:step_id>/",
+        builder_views.run_step_details,
+        name="run-step-details",
+    ),
     path("runs/<uuid:pk>/cancel/", views.run_cancel, name="run-cancel"),
     path("runs/<uuid:pk>/retry/", views.run_retry, name="run-retry"),
     path("forms/", views.form_inbox, name="form-inbox"),

@@ -203,13 +203,15 @@ def workflow_test(request, pk):
     workflow = _workflow(request, pk)
     try:
         payload = json.loads(request.POST.get("payload") or "{}")
-        run = services.start_test_run(workflow, payload, request.user)
+        # An unticked checkbox sends nothing: absent means a normal test run.
+        dry_run = request.POST.get("dry_run") == "on"
+        run = services.start_test_run(workflow, payload, request.user, dry_run=dry_run)
     except json.JSONDecodeError as error:
         messages.error(request, f"The sample payload is not valid JSON: {error.msg}.")
     except services.WorkflowError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Test run started.")
+        messages.success(request, "Dry run started." if dry_run else "Test run started.")
         return redirect("run-detail", pk=run.pk)
     return redirect("workflow-detail", pk=workflow.pk)
 

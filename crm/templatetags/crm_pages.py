@@ -2,7 +2,7 @@
 records. One place, so a list cell and a detail field show a value the same way."""
 
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django import template
@@ -14,15 +14,15 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join, linebreaks
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timesince import timesince
 
+from crm import display
+from crm.display import EMPTY
 from crm.forms import field_label, member_label
 from crm.objects import BY_MODEL
 
 register = template.Library()
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
-EMPTY = mark_safe('<span class="muted">—</span>')
 # Avatar colours: the same name always gets the same one.
 AVATAR_COLOURS = 8
 
@@ -45,17 +45,38 @@ def user_name(user, fallback: str = "") -> str:
 
 
 @register.filter
-def ago(moment: datetime) -> str:
-    """ "3 days ago": the largest unit only, as people say it."""
-    if timezone.now() - moment < timedelta(minutes=1):
-        return "just now"
-    return f"{timesince(moment, depth=1)} ago"
+def person(user, fallback: str = "") -> SafeString:
+    """A member by name, their email on hover (crm/display.py)."""
+    return display.person_html(user, fallback)
 
 
 @register.filter
-def when(moment: datetime) -> str:
-    """An exact local date and time, e.g. "Mar 3, 2025, 14:05"."""
-    return _datetime(moment)
+def ago(moment: datetime | None) -> SafeString:
+    """ "3 days ago" in a <time> whose tooltip is the exact moment."""
+    return display.moment_html(moment)
+
+
+@register.filter
+def when(moment: datetime | None) -> SafeString:
+    """The exact moment, "Mar 3, 2025, 14:05" in the viewer's zone, in a <time>."""
+    return display.moment_html(moment, relative=False)
+
+
+@register.filter
+def when_text(moment: datetime | None) -> str:
+    """The exact moment as plain text, for an attribute (a title)."""
+    return display.exact_moment(moment) if moment else ""
+
+
+@register.filter
+def day(moment: date | datetime | None) -> str:
+    """The date alone, "Mar 3, 2025", in the viewer's zone."""
+    return display.exact_day(moment) if moment else "—"
+
+
+@register.simple_tag
+def custom_fields(record) -> list:
+    return display.custom_fields(record)
 
 
 @register.simple_tag
@@ -77,10 +98,27 @@ def avatar(text: str, size: str = "") -> SafeString:
 
 
 @register.simple_tag
+def member_avatar(user, size: str = "", fallback: str = "Workflow") -> SafeString:
+    """A member's avatar alone (a task's assignee, a note's author): named for screen readers,
+    the name and email on hover."""
+    name = member_label(user) if user else fallback
+    tooltip = display.person_tooltip(user) if user else fallback
+    colour = avatar(name, size)
+    return format_html(
+        '<span class="avatar-holder" role="img" aria-label="{}" title="{}">{}</span>',
+        name,
+        tooltip,
+        colour,
+    )
+
+
+@register.simple_tag
 def field_value(record, name: str) -> SafeString:
     """A record's field as HTML for a table cell or a detail row."""
     model_field = record._meta.get_field(name)
     value = getattr(record, name)
+    if isinstance(model_field, models.BooleanField):
+        return display.yes_no(value)
     if value in (None, "", []):
         return EMPTY
     if model_field.choices:
@@ -98,20 +136,10 @@ def field_value(record, name: str) -> SafeString:
 def _plain_value(record, name: str, model_field, value) -> SafeString:
     if name == "amount" or name == "annual_revenue":
         return format_html('<span class="num">{}</span>', money(value, record))
-    if name == "domain":
-        return format_html(
-            '<a class="external" href="https://{}" target="_blank" rel="noopener">{}</a>',
-            value,
-            value,
-        )
-    if name == "linkedin":
-        return format_html(
-            '<a class="external" href="{}" target="_blank" rel="noopener">{}</a>',
-            value,
-            value.split("://", 1)[-1],
-        )
+    if name in ("domain", "linkedin"):
+        return display.external_link(value, value.split("://", 1)[-1])
     if name == "email":
-        return format_html('<a href="mailto:{}">{}</a>', value, value)
+        return format_html('<a class="wrap-anywhere" href="mailto:{}">{}</a>', value, value)
     if name == "phone":
         return format_html('<a href="tel:{}">{}</a>', value.replace(" ", ""), value)
     if name == "due_at":
@@ -120,14 +148,12 @@ def _plain_value(record, name: str, model_field, value) -> SafeString:
         return format_html_join("", '<span class="tag">{}</span>', ((tag,) for tag in value))
     if name == "body":
         return mark_safe(linebreaks(value, autoescape=True))
-    if isinstance(model_field, models.BooleanField):
-        return mark_safe('<span class="badge badge-yes">Yes</span>') if value else EMPTY
     if name in ("created_at", "updated_at"):
-        return format_html('<span title="{}">{}</span>', _datetime(value), ago(value))
+        return display.moment_html(value)
     if isinstance(value, datetime):
-        return format_html("{}", _datetime(value))
+        return display.moment_html(value, relative=False)
     if isinstance(value, date):
-        return format_html("{}", date_format(value, "M j, Y"))
+        return format_html("{}", display.exact_day(value))
     if isinstance(value, int | Decimal):
         return format_html('<span class="num">{}</span>', intcomma(value))
     return format_html("{}", value)
@@ -136,7 +162,12 @@ def _plain_value(record, name: str, model_field, value) -> SafeString:
 def _relation(value) -> SafeString:
     if isinstance(value, get_user_model()):
         name = member_label(value)
-        return format_html('<span class="person-chip">{}{}</span>', avatar(name, "avatar-sm"), name)
+        return format_html(
+            '<span class="person-chip" title="{}">{}{}</span>',
+            value.email,
+            avatar(name, "avatar-sm"),
+            name,
+        )
     return format_html('<a class="relation" href="{}">{}</a>', record_url(value), value)
 
 
@@ -180,16 +211,16 @@ def _relative_day(moment: datetime) -> str:
     day = timezone.localtime(moment).date()
     delta = (day - timezone.localdate()).days
     if delta == 0:
-        return "Today " + date_format(timezone.localtime(moment), "H:i")
+        return "Today " + date_format(timezone.localtime(moment), "TIME_FORMAT")
     if delta == 1:
         return "Tomorrow"
     if delta == -1:
         return "Yesterday"
-    return date_format(day, "M j, Y" if abs(delta) > 180 else "M j")
+    return date_format(day, "DATE_FORMAT" if abs(delta) > 180 else "MONTH_DAY_FORMAT")
 
 
 def _datetime(value: datetime) -> str:
-    return date_format(timezone.localtime(value), "M j, Y, H:i")
+    return display.exact_moment(value)
 
 
 @register.simple_tag

@@ -1,3 +1,15 @@
+// The browser's time zone goes to the server in the `tz` cookie, so every page shows times in
+// it (crm/timezones.py). Written on every page, the login page included, so the pages after
+// logging in are already in the right zone.
+(function () {
+  "use strict";
+  let zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch { return; }
+  if (!zone || document.cookie.split("; ").includes("tz=" + encodeURIComponent(zone))) return;
+  const secure = location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = `tz=${encodeURIComponent(zone)}; path=/; max-age=31536000; SameSite=Lax${secure}`;
+})();
+
 // The little behaviour the server-rendered pages need: toasts that go away by themselves and
 // the "select all" checkbox of list pages. Everything else is HTMX or plain forms.
 (function () {
@@ -163,8 +175,9 @@
 (function () {
   "use strict";
   function ask(message, button, onYes) {
+    // base.html always has the dialog; a page without it asks nothing and does nothing.
     const dialog = document.getElementById("confirm-dialog");
-    if (!dialog) { if (window.confirm(message)) onYes(); return; }
+    if (!dialog) return;
     dialog.querySelector("[data-confirm-text]").textContent = message;
     dialog.querySelector("[data-confirm-ok]").textContent = button || "Confirm";
     dialog.returnValue = "";

@@ -18,6 +18,10 @@
   function fit(readable) {
     const box = content();
     if (!zoom || !box) return;
+    // Focusing a card (Tab, or a click that scrolls it into view) scrolls the viewport, overflow
+    // hidden, behind Panzoom's back: fitting without undoing that would miss by as much.
+    viewport.scrollTop = 0;
+    viewport.scrollLeft = 0;
     const w = box.offsetWidth, h = box.offsetHeight;
     const vw = viewport.clientWidth, vh = viewport.clientHeight;
     let scale = Math.max(0.1, Math.min(1, (vw - 24) / w, (vh - 24) / h));

@@ -62,6 +62,15 @@
     bellCount();
   }
 
+  // "Dec 3, 2026, 14:05" in the browser's zone, as crm/formats/en/formats.py writes it.
+  const EXACT = new Intl.DateTimeFormat("en-US", {
+    month: "short", day: "numeric", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  function exactMoment(moment) {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return `${EXACT.format(moment)}${zone ? ` (${zone})` : ""}`;
+  }
+
   function notificationItem(message) {
     const item = document.createElement("li");
     item.className = "bell-item" + (message.read ? "" : " is-unread");
@@ -78,8 +87,12 @@
       text.textContent = message.message;
       link.appendChild(text);
     }
-    const when = document.createElement("span");
+    // The same <time> the server renders (crm/display.py moment_html): exact moment on hover.
+    const when = document.createElement("time");
+    const moment = message.created_at ? new Date(message.created_at) : new Date();
     when.className = "muted small";
+    when.dateTime = moment.toISOString();
+    when.title = exactMoment(moment);
     when.textContent = "just now";
     link.appendChild(when);
     item.appendChild(link);
@@ -246,6 +259,9 @@
 
   handlers["step"] = function (message) {
     applyStepRow(message);
+    // The run view's canvas (run_canvas.js) takes the event itself: it also knows iterations.
+    const event = new CustomEvent("live:step", { detail: message, cancelable: true });
+    if (!document.dispatchEvent(event)) return;
     // Canvas cards (any element but the step list's rows) carry the step's status; only
     // the attribute changes, so the card keeps its place, focus and selection.
     document.querySelectorAll(`[data-step-id="${CSS.escape(message.step_id)}"]`).forEach((el) => {

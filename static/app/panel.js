@@ -13,7 +13,8 @@
   function closePicker(picker) {
     if (!picker || picker.hidden) return;
     picker.hidden = true;
-    if (target) target.focus();
+    if (target && target.codeMirror) target.codeMirror.focus();
+    else if (target) target.focus();
   }
 
   function openPicker(button) {
@@ -35,6 +36,11 @@
   function insert(path, picker) {
     if (!target) return;
     const text = "{{" + path + "}}";
+    if (target.codeMirror) { // the code editor (code_editor.js): at its cursor
+      target.codeMirror.replaceSelection(text);
+      closePicker(picker);
+      return;
+    }
     const start = target.selectionStart ?? target.value.length;
     const end = target.selectionEnd ?? start;
     target.setRangeText(text, start, end, "end");

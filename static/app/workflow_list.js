@@ -29,11 +29,7 @@
     open?.focus();
   });
 
-  // Delete asks first (the form says what it deletes).
-  document.addEventListener("submit", (event) => {
-    const form = event.target.closest("form[data-confirm]");
-    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
-  });
+  // Delete asks first: its form's data-confirm opens app.js's confirmation dialog.
 
   function hiddenColumns() {
     try { return JSON.parse(localStorage.getItem(HIDDEN_KEY)) || []; } catch { return []; }

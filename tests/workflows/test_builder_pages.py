@@ -114,6 +114,9 @@ def test_insert_answers_the_canvas_with_a_new_revision_and_problems_out_of_band(
     assert 'data-step-id="create_record"' in html
     assert int(revision_of(answer.content)) == revision + 1
     assert 'id="builder-problems" hx-swap-oob="true"' in html
+    # The Draft tab's problem count follows too (it said 1, "no trigger", after every fix).
+    count = re.search(r'id="builder-problem-count" hx-swap-oob="true"><span [^>]*>(\d+)<', html)
+    assert count and count.group(1) == "2"  # no trigger, and the step's missing object
     # The new step has no object yet: its card says so.
     assert re.search(r'data-step-id="create_record"[^>]*aria-invalid="true" title="[^"]+"', html)
 
@@ -185,6 +188,25 @@ def test_viewing_a_published_workflow_never_creates_a_draft(browser, workspace):
     assert workflow.draft is not None and workflow.draft.graph == BRANCHING
     page = browser.get(f"/workflows/{workflow.pk}/").content.decode()
     assert "Add step after Trigger" in page
+
+
+def test_a_published_workflows_cards_open_their_read_only_panel_but_an_old_versions_do_not(
+    browser, workspace
+):
+    # Right after publishing there is no draft: the trigger's panel is where the webhook URL is.
+    workflow = published(workspace, graph(trigger={"type": "webhook", "settings": {}}))
+    panel = f"/workflows/{workflow.pk}/builder/steps/trigger/panel/"
+    page = browser.get(f"/workflows/{workflow.pk}/").content.decode()
+    assert f'hx-get="{panel}"' in page
+    html = browser.get(panel).content.decode()
+    assert f"/webhooks/{workflow.webhook_token}/" in html and "published version" in html
+    # ...and its Copy button is not in the disabled fieldset of the read-only settings.
+    assert '<fieldset class="panel-settings" disabled>' in html
+    assert html.index("data-copy=") > html.rindex("</fieldset>")
+    # An old version's cards would open the draft's panel, which is not what they draw.
+    browser.post(f"/workflows/{workflow.pk}/builder/edit/")
+    old = browser.get(f"/workflows/{workflow.pk}/?version=1").content.decode()
+    assert "read-only" in old and f'hx-get="{panel}"' not in old
 
 
 def test_versions_tab_lists_changes_views_a_version_and_restores_it(browser, workspace):

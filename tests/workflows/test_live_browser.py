@@ -164,6 +164,9 @@ def test_a_form_appears_live_is_filled_in_the_page_and_the_run_view_shows_it_com
         == "waiting"
     )
 
+    # The edge from the waiting form to "done" is not taken yet; live events highlight it.
+    into_done = run_view.locator('[data-canvas-stage] path[data-edge*=\'"to": "done"\']').first
+    assert "edge-taken" not in into_done.get_attribute("class")
     # Only the attribute changes: the canvas cards stay the same elements.
     run_view.evaluate(
         "document.querySelectorAll('[data-canvas-stage] [data-step-id]').forEach((el) => { el.kept = true; })"
@@ -186,6 +189,7 @@ def test_a_form_appears_live_is_filled_in_the_page_and_the_run_view_shows_it_com
         state="attached", timeout=5000
     )
     run_view.locator("[data-run-status] .badge-run-completed").wait_for(timeout=5000)
+    sync_api.expect(into_done).to_have_class("edge edge-edge edge-taken")
     assert WorkflowRun.objects.get(pk=run_id).status == "completed"
     assert run_view.evaluate(
         "Array.from(document.querySelectorAll('[data-canvas-stage] [data-step-id]')).every((el) => el.kept)"

@@ -1,6 +1,8 @@
 """What the canvas partial draws: layout.py's positions joined with the graph's names, the
 problems of each card and, in the run view, each card's status and the branches taken."""
 
+import json
+
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -8,6 +10,7 @@ from ..graph import Graph
 from ..steps import get_handler
 from ..triggers.kinds import get_kind
 from ..validation import Problem
+from . import iterations
 from .layout import CARD_H, CARD_W, TRIGGER, layout
 
 ARROW = ' marker-end="url(#canvas-arrow)"'
@@ -16,7 +19,42 @@ GROUP_ICONS = {"Records": "▤", "Flow": "◇", "Outside": "⇄", "People": "☺
 STATUS_RANK = ["not_run", "skipped", "succeeded", "running", "waiting", "failed"]
 
 
-def _card(step_id: str, step: dict | None, graph: Graph) -> dict:
+def edge_state(path, statuses: dict[str, str], branches: dict[str, set[str]]) -> str:
+    """ "taken", "untaken" (a branch the run did not go along) or "" for one edge of a run.
+
+    The same rule runs in the browser (static/app/run_canvas.js) when a live step event or
+    the iteration selector changes a card: keep the two alike.
+    """
+
+    def ran(step_id):
+        return statuses.get(step_id, "not_run") != "not_run"
+
+    def chose(step_id, branch):
+        return branch in branches.get(step_id, ())
+
+    def refused(step_id, branch):
+        return bool(branches.get(step_id)) and not chose(step_id, branch)
+
+    checks = [chose(step, branch) for step, branch in path.guards]
+    if path.source:
+        checks.append(ran(path.source))
+        if path.branch:
+            checks.append(chose(path.source, path.branch))
+    if path.target:
+        checks.append(ran(path.target))
+    elif path.source:
+        checks.append(statuses.get(path.source) == "succeeded")
+    if checks and all(checks):
+        return "taken"
+    if any(refused(step, branch) for step, branch in path.guards) or (
+        path.source and path.branch and refused(path.source, path.branch)
+    ):
+        return "untaken"
+    return ""
+
+
+def card_info(step_id: str, step: dict | None, graph: Graph) -> dict:
+    """A card's name, type label, group and icon."""
     if step_id == TRIGGER:
         trigger = graph.trigger
         kind = get_kind(trigger.get("type"))
@@ -55,24 +93,29 @@ def canvas_context(raw: dict, problems: list[Problem] | None = None, step_runs=N
         output = run_step.output if isinstance(run_step.output, dict) else {}
         if run_step.type == "if_else" and output.get("branch"):
             taken.setdefault(run_step.step_id, set()).add(str(output["branch"]))
+    in_loops: dict[str, dict] = {}
+    if step_runs is not None:
+        statuses[TRIGGER] = "succeeded"
+        in_loops = iterations.card_runs(graph, step_runs)
     cards = []
     for card in result.cards.values():
-        info = _card(card.id, graph.steps.get(card.id), graph)
+        info = card_info(card.id, graph.steps.get(card.id), graph)
         messages = by_step.get(card.id, [])
         status = None
         if step_runs is not None:
             status = "succeeded" if card.id == TRIGGER else statuses.get(card.id, "not_run")
         cards.append({**info, "id": card.id, "x": card.x, "y": card.y, "problems": messages,
                       "title": "\n".join(messages), "status": status,
+                      "branches": json.dumps(sorted(taken.get(card.id, ()))),
+                      "loops": json.dumps(in_loops[card.id]["loops"]) if card.id in in_loops else "",
+                      "runs": json.dumps(in_loops[card.id]["runs"], sort_keys=True)
+                      if card.id in in_loops else "",
                       "detached": card.id in result.detached})  # fmt: skip
     paths = []
     for path in result.paths:
-        state = ""
-        if path.branch and path.source in taken:
-            state = "taken" if path.branch in taken[path.source] else "untaken"
-        elif path.source and step_runs is not None and statuses.get(path.source) == "succeeded":
-            state = "taken"
-        paths.append({"d": path.d, "kind": path.kind, "arrow": path.arrow, "state": state})
+        state = edge_state(path, statuses, taken) if step_runs is not None else ""
+        paths.append({"d": path.d, "kind": path.kind, "arrow": path.arrow, "state": state,
+                      "rule": _edge_rule(path) if step_runs is not None else ""})  # fmt: skip
     pluses = [
         {"x": p.x, "y": p.y, "label": p.label, "edge": f"{p.at}:{'' if p.at == 'trigger' else p.step}:{p.branch}"}
         for p in result.pluses
@@ -82,7 +125,7 @@ def canvas_context(raw: dict, problems: list[Problem] | None = None, step_runs=N
     # them costs most of a 100-step page's render time.
     edges_svg = "".join(
         f'<path class="edge edge-{p["kind"]}{" edge-" + p["state"] if p["state"] else ""}" '
-        f'd="{p["d"]}"{ARROW if p["arrow"] else ""}></path>'
+        f'd="{p["d"]}"{ARROW if p["arrow"] else ""}{p["rule"]}></path>'
         for p in paths
     )
     labels_html = "".join(
@@ -97,6 +140,10 @@ def canvas_context(raw: dict, problems: list[Problem] | None = None, step_runs=N
         for p in pluses
     )
     return {
+        "run_view": step_runs is not None,
+        "iteration_controls": iterations.controls(graph, result.cards, in_loops)
+        if step_runs is not None
+        else [],
         "edges_svg": mark_safe(edges_svg),  # noqa: S308 (every value above is escaped or ours)
         "labels_html": mark_safe(labels_html),  # noqa: S308
         "pluses_html": mark_safe(pluses_html),  # noqa: S308
@@ -111,3 +158,10 @@ def canvas_context(raw: dict, problems: list[Problem] | None = None, step_runs=N
         "frames": result.frames,
         "general_problems": general,
     }
+
+
+def _edge_rule(path) -> str:
+    """The attributes the browser re-evaluates `edge_state` from (run view only)."""
+    rule = {"from": path.source, "branch": path.branch, "to": path.target,
+            "guards": [list(guard) for guard in path.guards]}  # fmt: skip
+    return f' data-edge="{escape(json.dumps(rule))}"'

@@ -63,8 +63,13 @@ class Path:
     points: list[tuple[float, float]]
     kind: str = "edge"  # edge, goto, loop
     arrow: bool = True
-    source: str = ""  # the step the edge leaves (run view: taken or not)
-    branch: str = ""  # the branch name the edge carries, if any
+    # What the run view needs to tell a taken edge (canvas.edge_state): the step the edge
+    # leaves, the branch name it carries, the step it leads to, and the if/else lanes
+    # ((step, branch name), outermost first) it lies in.
+    source: str = ""
+    branch: str = ""
+    target: str = ""
+    guards: tuple[tuple[str, str], ...] = ()
 
     @property
     def d(self) -> str:
@@ -97,6 +102,7 @@ class Goto:
     y: float
     target: str
     source: str = ""
+    guards: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -163,6 +169,8 @@ class _Item:
     plus: Plus | None = None
     arrow_in: bool = True  # whether the edge into it ends with an arrow (cards do)
     exit_label: str = ""
+    entry: str = ""  # the step the edge into it leads to ("" for a fork)
+    exit: str = ""  # the step the edge out of it leaves ("" for a fork)
 
 
 class _Builder:
@@ -274,7 +282,7 @@ class _Builder:
         ended = "stop"
         while current != stop:
             if current in self.placed:
-                items.append(_Item(self.goto_block(current, ""), arrow_in=False))
+                items.append(_Item(self.goto_block(current, ""), arrow_in=False, entry=current))
                 ended = "goto"
                 break
             items.append(self.step_item(current))
@@ -316,7 +324,7 @@ class _Builder:
                 ended = "end"
                 break
             current = successors[0]
-        return self.stack(items, ended)
+        return self.stack(items, ended, stop)
 
     def block_plus(self, step_id: str, fork: Block, merge: str) -> Plus | None:
         """The "+" after an if/else block: a step there follows every branch."""
@@ -331,9 +339,12 @@ class _Builder:
             plus = Plus(0, 0, "Add step after Trigger", "trigger", TRIGGER)
         step = self.graph.steps.get(step_id, {})
         if step.get("type") == "iterator":
-            return _Item(self.iterator_block(step_id), plus=plus, exit_label="after the loop")
+            return _Item(
+                self.iterator_block(step_id), plus=plus, exit_label="after the loop",
+                entry=step_id, exit=step_id,
+            )  # fmt: skip
         block = Block(CARD_W, CARD_H, cards=[Card(step_id, 0, 0)])
-        return _Item(block, plus=plus)
+        return _Item(block, plus=plus, entry=step_id, exit=step_id)
 
     def iterator_block(self, step_id: str) -> Block:
         settings = self.graph.steps[step_id].get("settings")
@@ -346,7 +357,15 @@ class _Builder:
         card_y = FRAME_HEAD
         block.cards.append(Card(step_id, cx - CARD_W / 2, card_y))
         body_y = card_y + CARD_H + GAP
-        block.paths.append(Path([(cx, card_y + CARD_H), (cx, body_y)], arrow=bool(loop)))
+        first = _entry_of(body)
+        block.paths.append(
+            Path(
+                [(cx, card_y + CARD_H), (cx, body_y)],
+                arrow=bool(loop),
+                source=step_id,
+                target=first,
+            )  # fmt: skip
+        )
         block.pluses.append(
             Plus(
                 cx,
@@ -360,7 +379,15 @@ class _Builder:
         bottom = body_y + max(body.h, 8)
         back_y = bottom + 12
         if body.open and loop:
-            block.paths.append(Path([(cx, bottom), (cx, back_y)], arrow=False, kind="loop"))
+            block.paths.append(
+                Path(
+                    [(cx, bottom), (cx, back_y)],
+                    arrow=False,
+                    kind="loop",
+                    source=step_id,
+                    target=first,
+                )  # fmt: skip
+            )
         side = FRAME_SIDE / 2
         block.paths.append(
             Path(
@@ -372,6 +399,7 @@ class _Builder:
                 ],
                 kind="loop",
                 source=step_id,
+                target=first,
             )  # fmt: skip
         )
         block.labels.append(Label(side + 8, back_y - 8, "next item", kind="loop", source=step_id))
@@ -393,24 +421,44 @@ class _Builder:
         cx = w / 2
         x = (w - total) / 2
         centres = []
+        guards = []
         for label, key, step_id, lane in lanes:
             lx = x + lane.w / 2
             centres.append(lx)
+            guard = ((owner, label),) if labelled else ()
+            guards.append(guard)
+            for path in lane.paths:
+                path.guards = guard + path.guards
+            for goto in lane.gotos:
+                goto.guards = guard + goto.guards
+            first = "" if labelled else _entry_of(lane)  # before `add` moves its gotos
             block.add(lane, x, top)
             has_card = bool(lane.cards) and lane.cards[0].y == 0
             block.paths.append(
-                Path([(lx, 18), (lx, top)], arrow=has_card, source=owner, branch=label)
+                Path(
+                    [(lx, 18), (lx, top)],
+                    arrow=has_card,
+                    source=owner,
+                    branch=label,
+                    target=first,
+                )  # fmt: skip
             )
+            if abs(lx - cx) > 0.5:  # the split bus, one piece per lane: the taken one shows
+                block.paths.append(
+                    Path(
+                        [(cx, 18), (lx, 18)],
+                        arrow=False,
+                        source=owner,
+                        branch=label,
+                        target=first,
+                    )  # fmt: skip
+                )
             if labelled:
                 block.labels.append(Label(lx, 36, label, source=owner))
                 name = "else" if key == "else" else label
                 block.pluses.append(Plus(lx, 56, f"Add step to {name}", "branch", step_id, key))
             x += lane.w + LANE_GAP
         block.paths.append(Path([(cx, 0), (cx, 18)], arrow=False, source=owner))
-        if len(centres) > 1:
-            block.paths.append(
-                Path([(min(centres), 18), (max(centres), 18)], arrow=False, source=owner)
-            )
         deepest = max((lane.h for *_, lane in lanes), default=0)
         opened = [lx for lx, (*_, lane) in zip(centres, lanes, strict=True) if lane.open]
         if stop == EXIT or not opened:
@@ -418,16 +466,17 @@ class _Builder:
             block.open = False
             return block
         bus = top + deepest + MERGE_DROP
-        for lx, (*_, lane) in zip(centres, lanes, strict=True):
-            if lane.open:
-                block.paths.append(Path([(lx, top + lane.h), (lx, bus)], arrow=False))
-        span = opened + [cx]
-        if len(span) > 1:
-            block.paths.append(Path([(min(span), bus), (max(span), bus)], arrow=False))
+        for lx, guard, (*_, lane) in zip(centres, guards, lanes, strict=True):
+            if not lane.open:
+                continue
+            points = [(lx, top + lane.h), (lx, bus)]
+            if abs(lx - cx) > 0.5:  # the merge bus, one piece per lane, like the split
+                points.append((cx, bus))
+            block.paths.append(Path(points, arrow=False, target=stop, guards=guard))
         block.h = bus
         return block
 
-    def stack(self, items: list[_Item], ended: str) -> Block:
+    def stack(self, items: list[_Item], ended: str, stop: str = EXIT) -> Block:
         """Items top to bottom on one axis, with the edge (and its "+") between them."""
         w = max((item.block.w for item in items), default=EMPTY_LANE_W)
         cx = w / 2
@@ -442,13 +491,16 @@ class _Builder:
                     block.pluses.append(_moved(item.plus, cx, y + PLUS_OFFSET))
                     y += TAIL
                 continue
-            source = item.block.cards[-1].id if item.block.cards else ""
+            source = item.exit
             if last:
                 length = TAIL if ended == "stop" or item.plus else 0
                 if ended == "stop":
-                    block.paths.append(Path([(cx, y), (cx, y + length)], arrow=False))
+                    target = "" if stop == EXIT else stop
+                    block.paths.append(
+                        Path([(cx, y), (cx, y + length)], arrow=False, source=source, target=target)
+                    )
                 elif item.plus:
-                    block.paths.append(Path([(cx, y), (cx, y + 14)], arrow=False))
+                    block.paths.append(Path([(cx, y), (cx, y + 14)], arrow=False, source=source))
                 if item.plus:
                     block.pluses.append(_moved(item.plus, cx, y + PLUS_OFFSET))
                 y += length
@@ -456,7 +508,12 @@ class _Builder:
             following = items[n + 1]
             gap = GAP if item.plus else 24
             block.paths.append(
-                Path([(cx, y), (cx, y + gap)], arrow=following.arrow_in, source=source)
+                Path(
+                    [(cx, y), (cx, y + gap)],
+                    arrow=following.arrow_in,
+                    source=source,
+                    target=following.entry,
+                )  # fmt: skip
             )
             if item.plus:
                 block.pluses.append(_moved(item.plus, cx, y + gap / 2))
@@ -465,6 +522,15 @@ class _Builder:
             y += gap
         block.h = y
         return block
+
+
+def _entry_of(block: Block) -> str:
+    """The step a lane or loop body starts with ("" when it is empty or starts with a fork)."""
+    if block.cards and block.cards[0].y == 0:
+        return block.cards[0].id
+    if block.gotos and block.gotos[0].y == 0:
+        return block.gotos[0].target
+    return ""
 
 
 def _moved(plus: Plus, x: float, y: float) -> Plus:
@@ -555,4 +621,4 @@ def _goto_path(goto: Goto, target: Card) -> Path:
             (goto.x, goto.y), (goto.x, goto.y + 12), (side, goto.y + 12), (side, ty - 16),
             (tx, ty - 16), (tx, ty),
         ]  # fmt: skip
-    return Path(points, kind="goto", source=goto.source)
+    return Path(points, kind="goto", source=goto.source, target=goto.target, guards=goto.guards)

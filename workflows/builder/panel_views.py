@@ -35,8 +35,12 @@ CHANGED_EVENT = "builder:changed"
 MAX_VARIABLES = 150
 
 
-def _shown_graph(workflow):
-    """The draft, else the version the builder shows read-only (no draft is made by looking)."""
+def _shown_graph(workflow, number: int | None = None):
+    """The draft, else the version the builder shows read-only (no draft is made by looking);
+    with `number`, that published version, read-only (None, None, False if there is none)."""
+    if number is not None:
+        version = services.versions_of(workflow).filter(number=number).first()
+        return version, (version.graph if version else None), False
     draft = workflow.draft
     if draft is not None:
         return draft, draft.graph, True
@@ -115,7 +119,12 @@ def step_panel(request, pk, step_id):
     workflow = _workflow(request, pk)
     if request.method == "POST":
         return _post(request, pk, step_id)
-    shown, graph, is_draft = _shown_graph(workflow)
+    number = request.GET.get("version", "")
+    if number and not (number.isascii() and number.isdigit()):
+        return _refusal("version must be a version number, like 3.", 400)
+    shown, graph, is_draft = _shown_graph(workflow, int(number) if number else None)
+    if graph is None:
+        return _refusal(f"This workflow has no version {number}.", 404)
     step = _find_step(graph, step_id)
     if step is None:
         return _refusal(f"This workflow has no step '{step_id}'.", 404)

@@ -14,14 +14,16 @@ from django.views.decorators.http import require_POST
 from crm.views import member_required
 
 from .. import selectors, services
+from ..graph import Graph
 from ..models import StepRun, WorkflowVersion
 from ..steps import REGISTRY
 from ..triggers.kinds import KINDS
 from ..validation import validate
 from ..views import _run, _workflow, manager_required
-from . import edits
-from .canvas import canvas_context
+from . import edits, iterations
+from .canvas import canvas_context, card_info
 from .diff import changes
+from .layout import TRIGGER
 from .samples import sample_payload
 
 GROUPS = ("Records", "Flow", "Outside", "People")
@@ -48,8 +50,10 @@ def _versions(workflow):
     )
 
 
-def _canvas(workflow, *, version=None, editable=False) -> dict:
-    """The canvas of the draft (editable) or of a version (read-only)."""
+def _canvas(workflow, *, version=None, editable=False, opens_panel=True) -> dict:
+    """The canvas of the draft (editable) or of a version (read-only). Read-only cards still open
+    their panel (read-only, e.g. the webhook URL after publishing) when it shows what the canvas
+    does: the panel always shows the draft, else the active or latest version."""
     shown = version or workflow.draft
     graph = shown.graph if shown else {}
     problems = validate(graph) if shown and shown.status == "draft" else []
@@ -58,7 +62,10 @@ def _canvas(workflow, *, version=None, editable=False) -> dict:
         "canvas": canvas_context(graph, problems),
         "problems": problems,
         "editable": editable,
+        "opens_panel": opens_panel,
         "revision": shown.revision if shown and shown.status == "draft" else 0,
+        # Read-only cards open the version's settings, read-only (SPEC 8.1, Versions tab).
+        "version_number": shown.number if shown and not editable else None,
         "history": edits.history(workflow) if editable else {},
     }
 
@@ -91,7 +98,7 @@ def builder_page(request, pk):
         "picker_groups": picker_groups(),
         "trigger_kinds": trigger_kinds(),
         "webhook_url": request.build_absolute_uri(f"/webhooks/{workflow.webhook_token}/"),
-        **_canvas(workflow, version=shown, editable=editable),
+        **_canvas(workflow, version=shown, editable=editable, opens_panel=viewing is None),
     }
     if editable:
         context["sample_payload"] = sample_payload(workflow, draft.graph)
@@ -266,9 +273,48 @@ def rename(request, pk):
 def run_canvas(request, pk):
     """The run view's canvas: the run's version with each card's status."""
     run = _run(request, pk)
-    step_runs = list(StepRun.objects.filter(run=run).only("step_id", "status", "type", "output"))
+    step_runs = list(
+        StepRun.objects.filter(run=run).only("step_id", "scope", "status", "type", "output")
+    )
     context = {"canvas": canvas_context(run.version.graph, step_runs=step_runs), "run": run}
     return render(request, "workflows/builder/_run_canvas.html", context)
+
+
+MAX_DETAILS = 20  # step runs the details panel lists with "All" items chosen
+
+
+@member_required
+def run_step_details(request, pk, step_id):
+    """A run view card's details in the side panel: its step runs (input, output, error,
+    missing templates) for the items chosen in the Iteration selects (`scope`, e.g. "2.*")."""
+    run = _run(request, pk)
+    pattern = iterations.parse_pattern(request.GET.get("scope", ""))
+    if pattern is None:
+        return HttpResponse(
+            "scope must be item numbers or * separated by dots, like 2.*",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    graph = Graph.parse(run.version.graph if isinstance(run.version.graph, dict) else {})
+    if step_id != TRIGGER and step_id not in graph.steps:
+        return HttpResponse(
+            f"This run's workflow has no step '{step_id}'.",
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
+    step_runs = StepRun.objects.filter(run=run, step_id=step_id).order_by("sequence")
+    rows = [s for s in step_runs if iterations.scope_matches(s.scope, pattern)]
+    card = card_info(step_id, graph.steps.get(step_id), graph)
+    context = {
+        "run": run,
+        "step_id": step_id,
+        "name": card["name"],
+        "kind": card["kind"],
+        "rows": rows[:MAX_DETAILS],
+        "more": max(0, len(rows) - MAX_DETAILS),
+        "chosen": any(part != "*" for part in pattern),
+    }
+    return render(request, "workflows/builder/_run_step_details.html", context)
 
 
 def builder_url(workflow) -> str:

@@ -89,6 +89,12 @@ class StepContext:
     def settings(self) -> dict:
         return self.step.get("settings") or {}
 
+    @property
+    def dry_run(self) -> bool:
+        """A dry run (workflows/dry_run.py): no delay is waited, no form is created, no email
+        is sent; record writes are made and rolled back at the end of the run."""
+        return bool(getattr(self.run, "dry_run", False))
+
     def resolve(self, value: Any) -> Any:
         """Renders templates in a setting value against the run's data."""
         return render(value, self.data)

@@ -22,6 +22,7 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.html import strip_tags
 
+from .. import runtime
 from ..models import OutboxEmail
 from ..secrets import mask
 from ..settings_schema import Setting
@@ -143,7 +144,7 @@ def claim_outbox_row(ctx: StepContext, content: EmailContent) -> OutboxEmail:
     }
     row, created = OutboxEmail.objects.get_or_create(
         run=ctx.run, step_id=ctx.step["id"], scope=ctx.scope, attempt=ctx.attempt,
-        defaults={**stored, "message_id": make_msgid(domain=DNS_NAME)},
+        defaults={**stored, "message_id": make_msgid(domain=DNS_NAME), "dry_run": ctx.dry_run},
     )  # fmt: skip
     if created or row.status == OutboxEmail.Status.SENT:
         return row
@@ -157,7 +158,11 @@ def claim_outbox_row(ctx: StepContext, content: EmailContent) -> OutboxEmail:
 
 
 def deliver(row: OutboxEmail, content: EmailContent) -> None:
-    """Sends through the configured backend and records the outcome on the row."""
+    """Sends through the configured backend and records the outcome on the row; a dry run's
+    row is never sent (it stays `pending`, marked `dry_run`)."""
+    if row.dry_run:
+        runtime.add_notice("Dry run: not sent; the email is kept in the outbox, marked dry run.")
+        return
     message = build_message(content, row.message_id)
     try:
         message.send(fail_silently=False)

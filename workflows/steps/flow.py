@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from .. import conditions
+from .. import conditions, runtime
 from ..conditions import as_datetime
 from ..settings_schema import Setting
 from . import register
@@ -181,4 +181,7 @@ class Delay(StepHandler):
         now = timezone.now()
         if wake <= now:
             return {"resumed_at": now.isoformat()}
+        if ctx.dry_run:  # a dry run cannot park: its writes roll back when it stops
+            runtime.add_notice(f"Dry run: the wait until {wake.isoformat()} was skipped.")
+            return {"resumed_at": now.isoformat(), "would_resume_at": wake.isoformat()}
         raise Park(resume_at=wake)

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from crm.objects import OBJECTS
 
-from .. import forms
+from .. import forms, runtime
 from ..models import FormRequest
 from ..secrets import mask
 from ..settings_schema import Setting
@@ -92,6 +92,8 @@ class Form(StepHandler):
         return field_problems(settings["fields"]) + problems
 
     def execute(self, ctx):
+        if ctx.dry_run:
+            return self.defaults(ctx)
         form = FormRequest.objects.filter(
             run=ctx.run, step_id=ctx.step["id"], scope=ctx.scope
         ).first()
@@ -155,6 +157,17 @@ class Form(StepHandler):
         )
         forms.announce_form(form, ctx.attempt)
         return form
+
+    def defaults(self, ctx) -> dict:
+        """A dry run creates no form (nobody is asked): the fields' defaults are the answers."""
+        fields = ctx.resolve(ctx.settings.get("fields")) or []
+        runtime.add_notice("Dry run: no form was created; the fields' defaults are the answers.")
+        return {
+            "values": {f["name"]: f.get("default") for f in fields if isinstance(f, dict)},
+            "submitted_by": None,
+            "submitted_at": None,
+            "expired": False,
+        }
 
     def expired(self, form: FormRequest) -> dict:
         if form.on_expiry != FormRequest.OnExpiry.CONTINUE:

@@ -322,6 +322,10 @@ def fire(events: Iterable[RecordEvent], triggers: Sequence[RecordTrigger]) -> No
                 payloads.setdefault(trigger.version.pk, (trigger, []))[1].append(event.payload)
     if not payloads:
         return
+    if runtime.in_dry_run():  # the write rolls back at the end of the dry run
+        for trigger, _ in payloads.values():
+            runtime.add_notice(f"Dry run: workflow '{trigger.workflow.name}' was not started.")
+        return
     step = runtime.current_step()
     depth = runtime.calling_depth() + 1  # a step's run, or an API call from a run (HTTP)
     if depth > runtime.MAX_DEPTH:

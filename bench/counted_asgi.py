@@ -1,0 +1,47 @@
+"""What daphne serves in bench/bench_live.py: the real `crm.asgi.application`, with every
+database query of the process counted (any thread: the relay loop, the consumers'
+`database_sync_to_async` calls, views) and the count answered at GET /bench/queries/ before
+Django sees the request, so reading it costs no query.
+
+Counted at Django's cursor wrapper (`CursorWrapper.execute` / `executemany`), i.e. every
+statement the ORM or raw SQL sends through Django, on SQLite and PostgreSQL alike.
+"""
+
+import json
+import os
+import threading
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+
+from django.db.backends import utils  # noqa: E402
+
+_lock = threading.Lock()
+_count = 0
+
+
+def _counted(method):
+    def wrapper(self, *args, **kwargs):
+        global _count
+        with _lock:
+            _count += 1
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+utils.CursorWrapper.execute = _counted(utils.CursorWrapper.execute)
+utils.CursorWrapper.executemany = _counted(utils.CursorWrapper.executemany)
+
+from crm.asgi import application as crm_application  # noqa: E402
+
+QUERIES_PATH = "/bench/queries/"
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "http" and scope["path"] == QUERIES_PATH:
+        body = json.dumps({"queries": _count, "pid": os.getpid()}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return
+    await crm_application(scope, receive, send)
