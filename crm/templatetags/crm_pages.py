@@ -63,12 +63,6 @@ def when(moment: datetime | None) -> SafeString:
 
 
 @register.filter
-def when_text(moment: datetime | None) -> str:
-    """The exact moment as plain text, for an attribute (a title)."""
-    return display.exact_moment(moment) if moment else ""
-
-
-@register.filter
 def day(moment: date | datetime | None) -> str:
     """The date alone, "Mar 3, 2025", in the viewer's zone."""
     return display.exact_day(moment) if moment else "—"

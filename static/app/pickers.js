@@ -230,6 +230,10 @@
     const input = document.querySelector(`[aria-controls="${listbox.id}"]`);
     if (document.activeElement === input) openList(input, listbox); // not after the person left
     setActive(input, listbox, null);
+    // Screen readers hear how many options arrived (the listbox itself is silent until entered).
+    const status = listbox.parentElement.querySelector("[data-picker-status]");
+    const count = optionsOf(listbox).length;
+    if (status) status.textContent = count ? `${count} ${count === 1 ? "option" : "options"}` : listbox.textContent.trim();
   });
 
   // A tag typed but not yet added (no Enter or comma) is still saved with the form.

@@ -78,15 +78,6 @@ def test_without_a_company_people_come_in_name_order(client, workspace):
     assert "At Northwind" not in response.content.decode()
 
 
-def test_another_workspaces_company_does_not_narrow_the_people(client, workspace):
-    logged_in(client, workspace)
-    theirs = make_company(make_workspace("other"), "Theirs")
-    make_person(workspace, "Ada", "Adams")
-    response = client.get("/pickers/person/", {"company": str(theirs.pk)})
-    assert offered(response) == ["Ada Adams"]
-    assert "Theirs" not in response.content.decode()
-
-
 @pytest.mark.parametrize(
     "path, params",
     [
@@ -136,7 +127,12 @@ def test_the_person_form_draws_a_company_combobox_posting_the_same_name(client, 
     html = client.get(f"/people/new/?company={company.pk}").content.decode()
     assert 'role="combobox"' in html and 'role="listbox"' in html
     assert 'hx-get="/pickers/company/"' in html
-    assert f'<input type="hidden" name="company" value="{company.pk}"' in html
+    # Disabled until static/app/pickers.js enables it, so the page without JavaScript posts
+    # only the select's value.
+    assert (
+        f'<input type="hidden" name="company" value="{company.pk}" data-picker-value disabled>'
+        in html
+    )
     assert 'data-chosen-label="Northwind"' in html
     # The plain select stays for browsers without JavaScript.
     assert f'<option value="{company.pk}" selected>Northwind</option>' in html

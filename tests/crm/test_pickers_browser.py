@@ -166,3 +166,44 @@ def test_a_duplicate_email_warns_with_a_link_and_save_anyway_saves(browser, live
     expect(row.locator(".inline-value-text")).to_have_text("grace@navy.mil")
     alan.refresh_from_db()
     assert alan.email == "grace@navy.mil"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_javascript_the_company_is_a_plain_select(browser, live_server):  # noqa: F811
+    page = logged_in_page(browser, live_server)
+    expect = sync_api.expect
+    context = browser.new_context(java_script_enabled=False)
+    context.add_cookies(page.context.cookies())
+    plain = context.new_page()
+    plain.goto(f"{live_server.url}/people/new/")
+    expect(plain.locator("[data-picker-input]")).to_be_hidden()
+    plain.get_by_label("First name").fill("Ada")
+    plain.get_by_label("Company", exact=True).select_option(label="Bluebird Logistics")
+    plain.get_by_role("textbox", name="Tags").fill("vip, partner")
+    plain.get_by_role("button", name="Create person").click()
+    expect(plain.locator("h1")).to_have_text("Ada")
+    person = Person.objects.get()
+    assert (person.company.name, person.tags) == ("Bluebird Logistics", ["vip", "partner"])
+    context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inline_edit_of_tags_adds_a_chip_on_enter_and_saves_on_the_next(browser, live_server):  # noqa: F811
+    page = logged_in_page(browser, live_server)
+    expect = sync_api.expect
+    northwind = Company.objects.get(name="Northwind Analytics")
+    Company.objects.filter(pk=northwind.pk).update(tags=["saas"])
+
+    page.goto(f"{live_server.url}/companies/{northwind.pk}/")
+    page.get_by_role("button", name="Edit Tags").click()
+    tags = page.get_by_role("combobox", name="Tags")
+    expect(tags).to_be_focused()
+    page.keyboard.type("vip")
+    page.keyboard.press("Enter")  # adds the chip
+    expect(page.locator("#field-tags [data-tag-chips] .chip > span")).to_have_text(["saas", "vip"])
+    expect(page.locator("#field-tags [data-picker-status]")).not_to_be_empty()
+    shoot(page, "inline_tags_1440")
+    page.keyboard.press("Enter")  # an empty box: saves
+    expect(page.locator("#field-tags .inline-value-text")).to_contain_text("vip")
+    northwind.refresh_from_db()
+    assert northwind.tags == ["saas", "vip"]

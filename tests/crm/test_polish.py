@@ -99,6 +99,12 @@ def test_no_template_or_script_formats_a_date_its_own_way():
         for path in TEMPLATES.rglob("*.html")
         for match in own_formats.finditer(path.read_text())
     ]
+    raw_moment = re.compile(r"\{\{\s*[\w.]+_at\s*(\|\s*default:[^}|]*)?\}\}")  # Django's own format
+    offenders += [
+        f"{path.relative_to(TEMPLATES)}: {match.group(0)}"
+        for path in TEMPLATES.rglob("*.html")
+        for match in raw_moment.finditer(path.read_text())
+    ]
     offenders += [
         f"{path.name}: {match.group(0)}"
         for path in SCRIPTS.glob("*.js")

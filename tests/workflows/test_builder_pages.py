@@ -190,7 +190,7 @@ def test_viewing_a_published_workflow_never_creates_a_draft(browser, workspace):
     assert "Add step after Trigger" in page
 
 
-def test_a_published_workflows_cards_open_their_read_only_panel_but_an_old_versions_do_not(
+def test_a_published_workflows_cards_open_their_read_only_panel_and_an_old_versions_its_own(
     browser, workspace
 ):
     # Right after publishing there is no draft: the trigger's panel is where the webhook URL is.
@@ -203,10 +203,11 @@ def test_a_published_workflows_cards_open_their_read_only_panel_but_an_old_versi
     # ...and its Copy button is not in the disabled fieldset of the read-only settings.
     assert '<fieldset class="panel-settings" disabled>' in html
     assert html.index("data-copy=") > html.rindex("</fieldset>")
-    # An old version's cards would open the draft's panel, which is not what they draw.
+    # An old version's cards open that version's panel, not the draft's.
     browser.post(f"/workflows/{workflow.pk}/builder/edit/")
     old = browser.get(f"/workflows/{workflow.pk}/?version=1").content.decode()
     assert "read-only" in old and f'hx-get="{panel}"' not in old
+    assert f'hx-get="{panel}?version=1"' in old
 
 
 def test_versions_tab_lists_changes_views_a_version_and_restores_it(browser, workspace):

@@ -93,3 +93,24 @@ def test_the_iteration_selector_switches_a_body_cards_status(browser, live_serve
     expect(check).to_have_attribute("data-status", "skipped")  # still showing item 2
     iteration.select_option(label="Item 3")
     expect(check).to_have_attribute("data-status", "failed")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_published_versions_card_shows_its_settings_read_only(browser, live_server):  # noqa: F811
+    from workflows.models import Workflow
+
+    page, workspace = login(browser, live_server)
+    expect = sync_api.expect
+    run = run_workflow(workspace, LOOPING, {"payload": {"items": []}})
+    workflow = Workflow.objects.get(pk=run.workflow_id)
+    page.goto(f"{live_server.url}/workflows/{workflow.pk}/?tab=versions")
+    page.get_by_role("link", name="View").first.click()
+    page.get_by_role("button", name="Check", exact=True).click()
+    panel = page.locator("#builder-panel")
+    expect(panel.locator("input[name='name']")).to_have_value("Check")
+    expect(panel.locator("input[name='name']")).not_to_be_editable()
+    expect(panel.get_by_role("button", name="Save", exact=True)).to_have_count(0)
+    expect(panel).to_contain_text("published version")
+    shot(page, "version-read-only.png")
+    workflow.refresh_from_db()
+    assert workflow.draft is None  # looking made no draft

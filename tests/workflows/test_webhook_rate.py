@@ -82,3 +82,25 @@ def test_the_database_keeps_only_the_current_minute(db, settings):
     limiter.retry_after(7, now=600.0)
     limiter.retry_after(7, now=660.0)
     assert list(WebhookRateWindow.objects.values_list("window", "count")) == [(11, 1)]
+
+
+def test_a_busy_process_writes_the_count_once_per_share_of_the_minute(db, settings):
+    from workflows.models import WebhookRateWindow
+
+    settings.WORKFLOW_WEBHOOK_RATE_LIMIT = 1000  # a share is 10 calls
+    limiter = DatabaseRateLimiter()
+    for _ in range(25):
+        assert limiter.retry_after(7, now=600.0) is None
+    # Three shares reserved in three UPDATEs, not 25 counted one by one.
+    assert WebhookRateWindow.objects.get(workspace_id=7).count == 30
+
+
+def test_shares_held_by_two_processes_never_let_more_than_the_limit_through(db, settings):
+    settings.WORKFLOW_WEBHOOK_RATE_LIMIT = 1000
+    first, second = DatabaseRateLimiter(), DatabaseRateLimiter()
+    accepted = sum(first.retry_after(7, now=600.0) is None for _ in range(5))
+    accepted += sum(second.retry_after(7, now=601.0) is None for _ in range(1100))
+    accepted += sum(first.retry_after(7, now=602.0) is None for _ in range(100))
+    # At most the limit; at most one unspent share short of it per process.
+    assert 1000 - 2 * 10 <= accepted <= 1000
+    assert second.retry_after(7, now=603.0) == 57

@@ -50,10 +50,9 @@ def _versions(workflow):
     )
 
 
-def _canvas(workflow, *, version=None, editable=False, opens_panel=True) -> dict:
-    """The canvas of the draft (editable) or of a version (read-only). Read-only cards still open
-    their panel (read-only, e.g. the webhook URL after publishing) when it shows what the canvas
-    does: the panel always shows the draft, else the active or latest version."""
+def _canvas(workflow, *, version=None, editable=False) -> dict:
+    """The canvas of the draft (editable) or of a version (read-only). Read-only cards open
+    their panel read-only (e.g. the webhook URL after publishing), of the version shown."""
     shown = version or workflow.draft
     graph = shown.graph if shown else {}
     problems = validate(graph) if shown and shown.status == "draft" else []
@@ -62,10 +61,7 @@ def _canvas(workflow, *, version=None, editable=False, opens_panel=True) -> dict
         "canvas": canvas_context(graph, problems),
         "problems": problems,
         "editable": editable,
-        "opens_panel": opens_panel,
         "revision": shown.revision if shown and shown.status == "draft" else 0,
-        # Read-only cards open the version's settings, read-only (SPEC 8.1, Versions tab).
-        "version_number": shown.number if shown and not editable else None,
         "history": edits.history(workflow) if editable else {},
     }
 
@@ -98,7 +94,9 @@ def builder_page(request, pk):
         "picker_groups": picker_groups(),
         "trigger_kinds": trigger_kinds(),
         "webhook_url": request.build_absolute_uri(f"/webhooks/{workflow.webhook_token}/"),
-        **_canvas(workflow, version=shown, editable=editable, opens_panel=viewing is None),
+        **_canvas(workflow, version=shown, editable=editable),
+        # A version viewed from the Versions tab: its cards open its own settings, read-only.
+        "version_number": viewing.number if viewing else None,
     }
     if editable:
         context["sample_payload"] = sample_payload(workflow, draft.graph)
