@@ -23,7 +23,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
@@ -132,6 +139,7 @@ class RunExecutor:
         self.secret_values = WorkspaceSecretValues(run.workspace)
         self.last_flush = time.monotonic()
         self.cancel_seen = False  # read by every fence: acted on at the next step boundary
+        self.last_statement = False  # see run_once and flush
 
     # --- the walk ------------------------------------------------------------------------
 
@@ -397,7 +405,11 @@ class RunExecutor:
             if handler.writes_records:
                 with transaction.atomic():
                     result = handler.execute(ctx)
-                    self.record_result(step, scope, step_input, result, ctx)
+                    self.last_statement = True  # the step run's insert ends this transaction
+                    try:
+                        self.record_result(step, scope, step_input, result, ctx)
+                    finally:
+                        self.last_statement = False
             else:
                 result = handler.execute(ctx)
                 self.record_result(step, scope, step_input, result, ctx, buffered=not handler.slow)
@@ -553,7 +565,7 @@ class RunExecutor:
         self.buffer.append(row)
         self.publish_step(live, buffered=True)
         if not buffered:
-            self.flush()
+            self.flush(last_statement=self.last_statement)
             self.stored[key].pk = row.pk
 
     def publish_step(self, live, buffered: bool) -> None:
@@ -563,22 +575,35 @@ class RunExecutor:
         else:
             events.publish(*live)
 
-    def flush(self) -> None:
+    def flush(self, last_statement: bool = False) -> None:
         """Stores the buffered step runs in one fenced transaction (every write of the
-        executor goes through here, or is inside a transaction that does)."""
+        executor goes through here, or is inside a transaction that does).
+
+        `last_statement`: the caller's transaction ends with this insert, so on PostgreSQL it
+        may carry the COMMIT (see fenced_insert)."""
         rows, self.buffer = self.buffer, []
         published, self.buffer_events = self.buffer_events, []
+        outermost = not connection.in_atomic_block
         try:
             with transaction.atomic(savepoint=False):
                 # A subclass with a fence of its own (dry runs) keeps it.
                 if rows and connection.vendor == "postgresql" and self.fence_is_standard():
-                    self.fenced_insert(rows)
+                    # Only when the transaction is ours alone: this one, or the record
+                    # step's directly around it (not a test's or a caller's).
+                    ours = outermost or (
+                        last_statement
+                        and len(connection.atomic_blocks) == 2
+                        and not any(connection.savepoint_ids)
+                    )
+                    self.fenced_insert(rows, commit=ours)
                 else:
                     self.fence()
                     if rows:
                         StepRun.objects.bulk_create(rows)
                 events.publish_many(published)
         except IntegrityError as error:
+            if getattr(error, "at_commit", False):
+                raise  # the transaction's own deferred check failed: the step's error
             # Another worker already stored these steps: it owns the run now.
             raise LeaseLost() from error
         for row in rows:
@@ -628,11 +653,19 @@ class RunExecutor:
             ],
         )
 
-    def fenced_insert(self, rows: list[StepRun]) -> None:
+    def fenced_insert(self, rows: list[StepRun], commit: bool = False) -> None:
         """PostgreSQL: the buffered step runs and the fence in one statement, the fence as a
-        data-modifying CTE whose `cancel_requested` comes back with each inserted id (NULL:
-        the fence matched nothing, so we raise and the transaction rolls back). Buys one
-        round trip per record step (bench: cluster throughput); same guarantee as fence()."""
+        data-modifying CTE whose `cancel_requested` comes back with each inserted id. Buys
+        one round trip per record step (bench: cluster throughput); same guarantee as
+        fence(): when the fence matches nothing, `1 / count` fails the statement, so the
+        transaction commits nothing.
+
+        `commit`: the insert is the last statement of a transaction that is ours alone, so
+        the COMMIT goes in the same query string (simple protocol, client-side binding) and
+        Django's commit at the end of the atomic block finds nothing left to do (psycopg
+        skips COMMIT on an idle connection). Buys the commit's round trip of every record
+        step. The commit is exactly as durable; if it fails, the error surfaces here, inside
+        the block, and rolls it back as before."""
         fields = [f for f in StepRun._meta.concrete_fields if f is not StepRun._meta.pk]
         query = InsertQuery(StepRun)
         query.insert_values(fields, rows)
@@ -640,13 +673,25 @@ class RunExecutor:
         compiler.returning_fields = [StepRun._meta.pk]
         [(insert_sql, insert_params)] = compiler.as_sql()
         fence_sql, fence_params = self.fence_sql()
-        sql = f"WITH fence AS ({fence_sql}) {insert_sql}, (SELECT cancel_requested FROM fence)"
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*fence_params, *insert_params])
-            returned = cursor.fetchall()
+        sql = (
+            f"WITH fence AS ({fence_sql}) {insert_sql}, (SELECT cancel_requested FROM fence),"
+            " 1 / (SELECT count(*) FROM fence)" + ("; COMMIT" if commit else "")
+        )
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*fence_params, *insert_params])
+                returned = cursor.fetchall()
+        except DataError as error:
+            if getattr(error.__cause__, "sqlstate", None) == "22012":  # the 1 / count
+                raise LeaseLost() from error
+            raise
+        except IntegrityError as error:
+            if commit and getattr(error.__cause__, "sqlstate", None) != "23505":
+                error.at_commit = True  # a deferred foreign key of the step's writes
+            raise
         if len(returned) != len(rows) or returned[0][1] is None:
             raise LeaseLost()
-        for row, (pk, _) in zip(rows, returned, strict=True):
+        for row, (pk, *_) in zip(rows, returned, strict=True):
             row.pk = pk
             row._state.adding, row._state.db = False, connection.alias
         self.cancel_seen = self.cancel_seen or bool(returned[0][1])
