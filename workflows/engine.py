@@ -595,7 +595,9 @@ class RunExecutor:
                         and len(connection.atomic_blocks) == 2
                         and not any(connection.savepoint_ids)
                     )
-                    self.fenced_insert(rows, commit=ours)
+                    # Server-side binding (an opt-in OPTION) allows one statement per query.
+                    client_side = not connection.settings_dict["OPTIONS"].get("server_side_binding")
+                    self.fenced_insert(rows, commit=ours and client_side)
                 else:
                     self.fence()
                     if rows:
