@@ -15,7 +15,8 @@ outcome are published after the rollback.
 Inside the transaction nothing holds the run row (the fence only reads it), so a cancel is
 seen at the next step as in any run. On PostgreSQL the lease is renewed on a second
 connection when it would run out; SQLite serialises writers, so nobody can take the run over
-while its transaction is open (and other writers wait for it: keep dry runs short there).
+while its transaction is open, and every other writer waits for it: there a dry run stops
+at its first step boundary after `SQLITE_DRY_RUN_SECONDS`, rolled back and failed.
 """
 
 import time
@@ -28,6 +29,14 @@ from . import runtime
 from .engine import LeaseLost, RunExecutor, lease_seconds
 from .live import events
 from .models import OutboxEmail, RunStatus, StepRun, WorkflowRun
+
+# On SQLite the open transaction holds the database's one write lock; other writers give up
+# after the 20 s busy timeout, so a dry run must end well before that.
+SQLITE_DRY_RUN_SECONDS = 10
+SQLITE_TOO_LONG = (
+    f"A dry run on SQLite stops after {SQLITE_DRY_RUN_SECONDS} s: it holds the database's write "
+    "lock while it runs. Test without dry run, or use PostgreSQL."
+)
 
 # What a stored step run's live event carries, as RunExecutor.record publishes it.
 EVENT_FIELDS = (
@@ -45,6 +54,8 @@ class DryRunExecutor(RunExecutor):
         self.outcome: tuple[str, str] = (RunStatus.FAILED, "The dry run stopped early.")
         self.lease_until = run.lease_expires_at
         self.side_connection = None
+        self.started = time.monotonic()
+        self.too_long = False
 
     def execute(self) -> str:
         token = runtime.enter_dry_run()
@@ -76,6 +87,8 @@ class DryRunExecutor(RunExecutor):
         if not self.rolling_back:
             return super().finish(status, error)
         self.flush()
+        if self.too_long and status == RunStatus.CANCELLED:
+            status, error = RunStatus.FAILED, SQLITE_TOO_LONG
         self.outcome = (status, error)
         return status
 
@@ -90,7 +103,7 @@ class DryRunExecutor(RunExecutor):
         StepRun.objects.filter(run=self.run, status=StepRun.Status.WAITING).update(
             status=StepRun.Status.FAILED, error=message, finished_at=timezone.now()
         )
-        return self.finish(RunStatus.FAILED, f"{message}: test without dry run to see the retry.")
+        return self.finish(RunStatus.FAILED, f"{message}: test without dry run to go on.")
 
     def fence(self, extra: float = 0) -> None:
         if not self.rolling_back:
@@ -108,6 +121,11 @@ class DryRunExecutor(RunExecutor):
             raise LeaseLost()
         self.cancel_seen = self.cancel_seen or bool(row[0])
         self.last_flush = time.monotonic()
+        if (
+            connection.vendor == "sqlite"
+            and self.last_flush - self.started > SQLITE_DRY_RUN_SECONDS
+        ):
+            self.too_long = self.cancel_seen = True  # stops at the next step, like a cancel
         self.keep_lease(extra)
 
     def keep_lease(self, extra: float) -> None:

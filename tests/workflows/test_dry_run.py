@@ -3,7 +3,7 @@ unsent in the outbox, its record triggers start nothing; its step runs and outco
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, connections
 
 from crm.models import Person
 from workflows import services
@@ -313,3 +313,50 @@ def test_the_test_dialog_with_dry_run_unticked_writes(browser, workspace):
     run = WorkflowRun.objects.get()
     assert not run.dry_run and Person.objects.count() == 1
     assert ">Dry run</span>" not in browser.get(f"/runs/{run.pk}/").content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite: one writer at a time")
+def test_a_dry_run_renews_its_lease_where_other_workers_see_it(workspace, monkeypatch, settings):
+    """Its transaction commits nothing, so the lease is renewed on a second connection: a
+    recovering worker must see it, or it would take a long dry run over again and again."""
+    settings.WORKFLOW_RUN_LEASE_SECONDS = 1  # the code step's 1 s limit outlasts half of it
+    committed = []
+    keep_lease = DryRunExecutor.keep_lease
+
+    def watched(self, extra):
+        keep_lease(self, extra)
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(
+                    "SELECT lease_expires_at FROM workflows_workflowrun WHERE id = %s",
+                    [self.run.pk],
+                )
+                committed.append(cursor.fetchone()[0])
+        finally:
+            other.close()
+
+    monkeypatch.setattr(DryRunExecutor, "keep_lease", watched)
+    raw = graph(
+        step("create", "create_record", {"object": "person", "values": {"first_name": "Ada"}},
+             ["code"]),
+        step("code", "code", {"source": "function main(input) { return 1 }", "timeout_ms": 1000}),
+    )  # fmt: skip
+    claimed_until = []
+    monkeypatch.setattr(
+        DryRunExecutor, "execute",
+        lambda self, run=DryRunExecutor.execute: claimed_until.append(self.lease_until) or run(self),
+    )  # fmt: skip
+    run = test_run(workflow_with(workspace, raw))
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert max(committed) > claimed_until[0]  # renewed past the claim's lease, committed
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the cap is SQLite's (its write lock)")
+def test_a_dry_run_on_sqlite_stops_when_it_held_the_write_lock_too_long(workspace, monkeypatch):
+    from workflows import dry_run
+
+    monkeypatch.setattr(dry_run, "SQLITE_DRY_RUN_SECONDS", -1)  # every step boundary is late
+    run = test_run(workflow_with(workspace, CREATE_FIND_UPDATE_EMAIL), PAYLOAD)
+    assert run.status == RunStatus.FAILED and "stops after" in run.error
+    assert not Person.objects.exists() and not OutboxEmail.objects.filter(run=run).exists()
