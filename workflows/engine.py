@@ -714,7 +714,7 @@ class RunExecutor:
                 if self.buffer or self.buffer_events:
                     self.flush()  # buffered flow-step rows, fenced
                 cancelled = self.finish_row(status, error)
-                if status == RunStatus.COMPLETED and (cancelled or self.cancel_seen):
+                if status == RunStatus.COMPLETED and cancelled:
                     # Asked during the last step: the run ends cancelled, as after any step.
                     status, error = RunStatus.CANCELLED, "Cancelled."
                     self.finish_row(status, error)
