@@ -48,7 +48,7 @@ def claim(owner: str, batch: int = CLAIM_BATCH) -> "Claimed":
         chosen = _choose(candidates, running, cap, batch)
         if candidates and not chosen:
             # The oldest runs' workspaces are at their cap: look past those workspaces. Only
-            # then is the count over all running runs worth its query (bench: claims/s).
+            # then is the count over all running runs worth its query (docs/benchmarks.md).
             candidates, running = _claimable(batch, full=_full_workspaces(cap))
             chosen = _choose(candidates, running, cap, batch)
         if not chosen:
