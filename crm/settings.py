@@ -129,6 +129,17 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 # --- Redis: django-q2 broker and channel layer ----------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
+
+def redis_channel_layer(url: str) -> dict:
+    # redis-py 8 reads with a 5 s socket timeout by default, as long as channels-redis's
+    # blocking receive: the consumer of an idle socket then died of a TimeoutError
+    # (bench/bench_live.py). Reads must outlast that wait.
+    return {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]},
+    }
+
+
 Q_CLUSTER = {
     # The queue's name: separate clusters (tests, benchmarks) can share one Redis.
     "name": os.environ.get("Q_CLUSTER_NAME", "crm"),
@@ -148,12 +159,7 @@ Q_CLUSTER = {
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
-        }
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     Q_CLUSTER["orm"] = "default"
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -320,6 +326,10 @@ WORKFLOW_RUN_LEASE_SECONDS = int(os.environ.get("WORKFLOW_RUN_LEASE_SECONDS", "6
 WORKFLOW_WEBHOOK_RATE_LIMIT = int(os.environ.get("WORKFLOW_WEBHOOK_RATE_LIMIT", "6000"))
 # Tests set this to run the engine in-process instead of through the worker queue.
 WORKFLOW_RUN_INLINE = env_bool("WORKFLOW_RUN_INLINE", False)
+
+# --- CSV imports from the pages (crm/imports.py) ---------------------------------------------
+# Tests set this to run an import in-process, after the commit, instead of as a django-q2 task.
+CRM_IMPORT_INLINE = env_bool("CRM_IMPORT_INLINE", False)
 
 LOGGING = {
     "version": 1,

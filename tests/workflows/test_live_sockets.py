@@ -211,12 +211,9 @@ def redis_layer(settings):
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.exceptions.ConnectionError:
         pytest.skip(f"no Redis at {REDIS_URL}")
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
-        }
-    }
+    from crm.settings import redis_channel_layer
+
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 
 
 async def test_a_form_a_worker_creates_reaches_its_assignee_only_with_redis(redis_layer):
@@ -225,6 +222,21 @@ async def test_a_form_a_worker_creates_reaches_its_assignee_only_with_redis(redi
 
 async def test_a_notification_from_a_worker_reaches_its_user_only_with_redis(redis_layer):
     await notification_reaches_only_its_user(redis=True)
+
+
+async def test_an_idle_socket_with_redis_outlives_the_layers_blocking_receive(redis_layer):
+    """channels-redis waits 5 s per blocking receive: a client read timeout no longer than
+    that killed the consumer of every socket that heard nothing for a few seconds."""
+    data = await team()
+    member, connected, _ = await open_socket(data["sessions"]["member"])
+    assert connected
+    await asyncio.sleep(12)  # a few of the layer's 5 s receives, in silence
+    receiving = asyncio.create_task(receive_type(member, "notification", timeout=60))
+    await in_worker_process(
+        "notify", data["workspace"].pk, data["users"]["member"].pk, "Still here", redis=True
+    )
+    assert (await receiving)["title"] == "Still here"
+    await member.disconnect()
 
 
 # --- a run view streams an in-progress run ------------------------------------------------
@@ -358,3 +370,15 @@ def test_a_step_event_is_a_step_event_whatever_the_steps_type(workspace):
         run, {"step_id": "ask", "scope": "", "type": "form", "status": "waiting"}
     )
     assert (event["type"], event["step_type"]) == ("step", "form")
+
+
+def test_a_step_event_never_carries_the_sealed_output(workspace):
+    from workflows.live import events
+
+    from .factories import make_run
+
+    run = make_run(workspace)
+    _, event = events.step_event(
+        run, {"step_id": "call", "scope": "", "output": {"token": "***"}, "sealed_output": "gAAA"}
+    )
+    assert event["output"] == {"token": "***"} and "sealed_output" not in event
