@@ -23,7 +23,15 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from crm.activity import acting_as
@@ -115,9 +123,10 @@ def error_text(error: BaseException) -> str:
 class RunExecutor:
     """Runs one claimed run until it completes, fails, parks or is cancelled."""
 
-    def __init__(self, run: WorkflowRun, owner: str):
+    def __init__(self, run: WorkflowRun, owner: str, fresh: bool = False):
         self.run = run
         self.owner = owner
+        self.fresh = fresh  # never started: no step runs to load (the claim knows)
         self.graph = graph_for(run.version)
         self.buffer: list[StepRun] = []
         self.buffer_events: list[tuple[str, dict]] = []  # published once `buffer` is stored
@@ -130,6 +139,7 @@ class RunExecutor:
         self.secret_values = WorkspaceSecretValues(run.workspace)
         self.last_flush = time.monotonic()
         self.cancel_seen = False  # read by every fence: acted on at the next step boundary
+        self.last_statement = False  # see run_once and flush
 
     # --- the walk ------------------------------------------------------------------------
 
@@ -139,8 +149,6 @@ class RunExecutor:
         try:
             try:
                 self.run_scope(None, "", {})
-                self.flush()  # fences, and reads a cancel asked during the last step
-                self.raise_if_cancelled()
             except RunParked as parked:
                 return self.park(parked.resume_at, parked.park)
             except RunFailed as failed:
@@ -397,7 +405,11 @@ class RunExecutor:
             if handler.writes_records:
                 with transaction.atomic():
                     result = handler.execute(ctx)
-                    self.record_result(step, scope, step_input, result, ctx)
+                    self.last_statement = True  # the step run's insert ends this transaction
+                    try:
+                        self.record_result(step, scope, step_input, result, ctx)
+                    finally:
+                        self.last_statement = False
             else:
                 result = handler.execute(ctx)
                 self.record_result(step, scope, step_input, result, ctx, buffered=not handler.slow)
@@ -480,6 +492,8 @@ class RunExecutor:
     # --- persistence ------------------------------------------------------------------------
 
     def load_stored_steps(self) -> None:
+        if self.fresh:
+            return
         rows = StepRun.objects.filter(run=self.run).values_list(
             "pk", "step_id", "scope", "status", "output", "attempts", "started_at", "sequence",
             "sealed_output",
@@ -551,7 +565,7 @@ class RunExecutor:
         self.buffer.append(row)
         self.publish_step(live, buffered=True)
         if not buffered:
-            self.flush()
+            self.flush(last_statement=self.last_statement)
             self.stored[key].pk = row.pk
 
     def publish_step(self, live, buffered: bool) -> None:
@@ -561,18 +575,37 @@ class RunExecutor:
         else:
             events.publish(*live)
 
-    def flush(self) -> None:
+    def flush(self, last_statement: bool = False) -> None:
         """Stores the buffered step runs in one fenced transaction (every write of the
-        executor goes through here, or is inside a transaction that does)."""
+        executor goes through here, or is inside a transaction that does).
+
+        `last_statement`: the caller's transaction ends with this insert, so on PostgreSQL it
+        may carry the COMMIT (see fenced_insert)."""
         rows, self.buffer = self.buffer, []
         published, self.buffer_events = self.buffer_events, []
+        outermost = not connection.in_atomic_block
         try:
             with transaction.atomic(savepoint=False):
-                self.fence()
-                if rows:
-                    StepRun.objects.bulk_create(rows)
+                # A subclass with a fence of its own (dry runs) keeps it.
+                if rows and connection.vendor == "postgresql" and self.fence_is_standard():
+                    # Only when the transaction is ours alone: this one, or the record
+                    # step's directly around it (not a test's or a caller's).
+                    ours = outermost or (
+                        last_statement
+                        and len(connection.atomic_blocks) == 2
+                        and not any(connection.savepoint_ids)
+                    )
+                    # Server-side binding (an opt-in OPTION) allows one statement per query.
+                    client_side = not connection.settings_dict["OPTIONS"].get("server_side_binding")
+                    self.fenced_insert(rows, commit=ours and client_side)
+                else:
+                    self.fence()
+                    if rows:
+                        StepRun.objects.bulk_create(rows)
                 events.publish_many(published)
         except IntegrityError as error:
+            if getattr(error, "at_commit", False):
+                raise  # the transaction's own deferred check failed: the step's error
             # Another worker already stored these steps: it owns the run now.
             raise LeaseLost() from error
         for row in rows:
@@ -596,23 +629,74 @@ class RunExecutor:
         seeing a cancel after every record step then costs no extra query (bench: record
         steps/s).
         """
-        meta = WorkflowRun._meta
-        expires = timezone.now() + timedelta(seconds=lease_seconds() + extra)
+        sql, params = self.fence_sql(extra)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {meta.db_table} SET lease_expires_at = %s"
-                " WHERE id = %s AND lease_owner = %s AND status = %s RETURNING cancel_requested",
-                [
-                    connection.ops.adapt_datetimefield_value(expires),
-                    meta.pk.get_db_prep_value(self.run.pk, connection),
-                    self.owner,
-                    RunStatus.RUNNING,
-                ],
-            )
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         if row is None:
             raise LeaseLost()
         self.cancel_seen = self.cancel_seen or bool(row[0])
+        self.last_flush = time.monotonic()
+
+    def fence_is_standard(self) -> bool:
+        return type(self).fence is RunExecutor.fence
+
+    def fence_sql(self, extra: float = 0) -> tuple[str, list]:
+        meta = WorkflowRun._meta
+        expires = timezone.now() + timedelta(seconds=lease_seconds() + extra)
+        return (
+            f"UPDATE {meta.db_table} SET lease_expires_at = %s"
+            " WHERE id = %s AND lease_owner = %s AND status = %s RETURNING cancel_requested",
+            [
+                connection.ops.adapt_datetimefield_value(expires),
+                meta.pk.get_db_prep_value(self.run.pk, connection),
+                self.owner,
+                RunStatus.RUNNING,
+            ],
+        )
+
+    def fenced_insert(self, rows: list[StepRun], commit: bool = False) -> None:
+        """PostgreSQL: the buffered step runs and the fence in one statement, the fence as a
+        data-modifying CTE whose `cancel_requested` comes back with each inserted id. Buys
+        one round trip per record step (bench: cluster throughput); same guarantee as
+        fence(): when the fence matches nothing, `1 / count` fails the statement, so the
+        transaction commits nothing.
+
+        `commit`: the insert is the last statement of a transaction that is ours alone, so
+        the COMMIT goes in the same query string (simple protocol, client-side binding) and
+        Django's commit at the end of the atomic block finds nothing left to do (psycopg
+        skips COMMIT on an idle connection). Buys the commit's round trip of every record
+        step. The commit is exactly as durable; if it fails, the error surfaces here, inside
+        the block, and rolls it back as before."""
+        fields = [f for f in StepRun._meta.concrete_fields if f is not StepRun._meta.pk]
+        query = InsertQuery(StepRun)
+        query.insert_values(fields, rows)
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = [StepRun._meta.pk]
+        [(insert_sql, insert_params)] = compiler.as_sql()
+        fence_sql, fence_params = self.fence_sql()
+        sql = (
+            f"WITH fence AS ({fence_sql}) {insert_sql}, (SELECT cancel_requested FROM fence),"
+            " 1 / (SELECT count(*) FROM fence)" + ("; COMMIT" if commit else "")
+        )
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*fence_params, *insert_params])
+                returned = cursor.fetchall()
+        except DataError as error:
+            if getattr(error.__cause__, "sqlstate", None) == "22012":  # the 1 / count
+                raise LeaseLost() from error
+            raise
+        except IntegrityError as error:
+            if commit and getattr(error.__cause__, "sqlstate", None) != "23505":
+                error.at_commit = True  # a deferred foreign key of the step's writes
+            raise
+        if len(returned) != len(rows) or returned[0][1] is None:
+            raise LeaseLost()
+        for row, (pk, *_) in zip(rows, returned, strict=True):
+            row.pk = pk
+            row._state.adding, row._state.db = False, connection.alias
+        self.cancel_seen = self.cancel_seen or bool(returned[0][1])
         self.last_flush = time.monotonic()
 
     def renew_lease(self, extra: float = 0) -> None:
@@ -623,26 +707,50 @@ class RunExecutor:
             raise RunCancelled()
 
     def finish(self, status: str, error: str = "") -> str:
-        from .secrets import mask
-
-        with transaction.atomic():
-            self.flush()
-            updated = WorkflowRun.objects.filter(pk=self.run.pk, lease_owner=self.owner).update(
-                status=status,
-                finished_at=timezone.now(),
-                error=mask(error, self.secret_values),
-                lease_owner="",
-                lease_expires_at=None,
-                resume_at=None,
-                waiting_for="",
-            )
-            if updated:
-                self.run.error = mask(error, self.secret_values)
+        """Ends the run. The UPDATE of the run row is the fence (same conditions, and it reads
+        `cancel_requested`): one statement where a fence and an update were (bench)."""
+        try:
+            with transaction.atomic():
+                if self.buffer or self.buffer_events:
+                    self.flush()  # buffered flow-step rows, fenced
+                cancelled = self.finish_row(status, error)
+                if status == RunStatus.COMPLETED and cancelled:
+                    # Asked during the last step: the run ends cancelled, as after any step.
+                    status, error = RunStatus.CANCELLED, "Cancelled."
+                    self.finish_row(status, error)
                 events.publish_many(events.run_events(self.run, status=status, waiting_for=""))
+        except LeaseLost:
+            return "lost"
         if status == RunStatus.CANCELLED:
             cancel_pending_forms(self.run)
         self.run.status = status
-        return status if updated else "lost"
+        return status
+
+    def finish_row(self, status: str, error: str) -> bool:
+        """Sets the run's final status if we still hold it (else LeaseLost); returns whether
+        a cancel was asked."""
+        from .secrets import mask
+
+        self.run.error = mask(error, self.secret_values)
+        meta = WorkflowRun._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {meta.db_table} SET status = %s, finished_at = %s, error = %s,"
+                " lease_owner = '', lease_expires_at = NULL, resume_at = NULL, waiting_for = ''"
+                " WHERE id = %s AND lease_owner = %s AND status = %s RETURNING cancel_requested",
+                [
+                    status,
+                    connection.ops.adapt_datetimefield_value(timezone.now()),
+                    self.run.error,
+                    meta.pk.get_db_prep_value(self.run.pk, connection),
+                    self.owner,
+                    RunStatus.RUNNING,
+                ],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise LeaseLost()
+        return bool(row[0])
 
     def park(self, resume_at: datetime | None, park: Park | None = None) -> str:
         waiting_for = (park.waiting_for if park else "") or (
@@ -692,8 +800,9 @@ def cancel_pending_forms(run: WorkflowRun) -> None:
     close_pending_forms(run)
 
 
-def execute_claimed_run(run_id, owner: str) -> str:
-    """Executes a run this worker has claimed (status `running`, lease held by `owner`)."""
+def execute_claimed_run(run_id, owner: str, fresh: bool = False) -> str:
+    """Executes a run this worker has claimed (status `running`, lease held by `owner`);
+    `fresh`: the claim saw it never started, so it has no step runs yet."""
     run = (
         WorkflowRun.objects.select_related("version", "workspace", "workflow")
         .filter(pk=run_id, status=RunStatus.RUNNING, lease_owner=owner)
@@ -703,7 +812,7 @@ def execute_claimed_run(run_id, owner: str) -> str:
         return "lost"
     if run.cancel_requested:
         return RunExecutor(run, owner).finish(RunStatus.CANCELLED, "Cancelled.")
-    executor = executor_for(run, owner)
+    executor = executor_for(run, owner, fresh)
     try:
         # Record timelines name the workflow as who made the run's writes.
         with masking_logs(executor.secret_values), acting_as(f"workflow: {run.workflow.name}"):
@@ -725,12 +834,12 @@ def execute_claimed_run(run_id, owner: str) -> str:
         return RunStatus.FAILED
 
 
-def executor_for(run: WorkflowRun, owner: str) -> RunExecutor:
+def executor_for(run: WorkflowRun, owner: str, fresh: bool = False) -> RunExecutor:
     if run.dry_run:
         from .dry_run import DryRunExecutor  # it extends this module's RunExecutor
 
         return DryRunExecutor(run, owner)
-    return RunExecutor(run, owner)
+    return RunExecutor(run, owner, fresh=fresh)
 
 
 def release_run(run_id, owner: str) -> None:

@@ -160,7 +160,10 @@ def _resume_on_time() -> None:
     with _resume_lock:
         _resume_timer, _resume_due = None, None
     try:
-        resume_due_runs()
+        if resume_due_runs(kick_after=False):
+            # Enqueued now, not after a kick's coalescing interval: these runs are due already
+            # (bench: delay lateness).
+            _send_drain()
         schedule_next_resume()
     except Exception:  # noqa: BLE001 - the minute sweep resumes what a failed timer left
         logger.exception("Could not resume due runs")
@@ -199,14 +202,19 @@ def _enqueue_drain() -> None:
     with _kick_lock:
         _kick_timer = None
     try:
+        _send_drain()
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            connection.close()
+
+
+def _send_drain() -> None:
+    try:
         from django_q.tasks import async_task
 
         async_task("workflows.tasks.drain", q_options={"ack_failure": True}, save=False)
     except Exception:  # noqa: BLE001 - the minute sweep drains what a lost kick left queued
         logger.exception("Could not enqueue a drain task")
-    finally:
-        if threading.current_thread() is not threading.main_thread():
-            connection.close()
 
 
 def _drain_inline() -> None:

@@ -131,6 +131,38 @@ def test_a_worker_that_lost_its_lease_commits_nothing_more(workspace, peer):
     assert Task.objects.count() == 1
 
 
+class TakenOverMidWrite(StepHandler):
+    """A record step during which another worker takes the run over: it writes a task, then
+    the run's lease moves to worker B before the step run is stored (where the fence is)."""
+
+    type = "taken_over_mid_write"
+    writes_records = True
+
+    def execute(self, ctx):
+        Task.objects.create(workspace=ctx.workspace, title="written by the lost worker")
+        WorkflowRun.objects.filter(pk=ctx.run.pk).update(lease_owner="worker-b")
+        return {}
+
+
+@pytest.fixture
+def taken_over():
+    register(TakenOverMidWrite)
+    yield
+    REGISTRY.pop(TakenOverMidWrite.type)
+
+
+def test_a_record_step_whose_fence_fails_at_its_step_run_commits_nothing(workspace, taken_over):
+    # On PostgreSQL the fence rides on the step run's INSERT, which also carries the COMMIT.
+    workflow = published(workspace, graph(step("write", "taken_over_mid_write")))
+    run = queue.start_run(workflow.active_version, {}, "manual")
+    assert worker.claim("worker-a") == [run.pk]
+
+    assert InThread(engine.execute_claimed_run, run.pk, "worker-a").finish() == "lost"
+
+    assert Task.objects.count() == 0, "the worker that lost its lease wrote a record"
+    assert not StepRun.objects.filter(run=run).exists()
+
+
 def test_the_minute_sweep_drains_runs_whose_kick_was_lost(workspace):
     workflow = published(workspace, make_tasks_loop())
     runs = queue.start_runs(workflow.active_version, [{"items": [1]}, {"items": [2]}], "manual")
