@@ -8,6 +8,7 @@ import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 
@@ -146,12 +147,23 @@ Q_CLUSTER = {
     "poll": 0.05,
     "label": "Tasks",
 }
+
+
+def redis_prefix(url: str) -> str:
+    """`asgi.db<n>` for `redis://host:port/<n>` (database 0 when the URL names none)."""
+    database = urlparse(url).path.strip("/") or "0"
+    return f"asgi.db{database}"
+
+
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    # Pub/sub: one subscription per group and web process, which fans a batch out to its own
+    # sockets (docs/live.md). Pub/sub channels ignore the database number, so the prefix
+    # carries it: two deployments on one Redis stay apart as their keys do.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": redis_prefix(REDIS_URL)},
         }
     }
 else:

@@ -7,6 +7,7 @@ assigned to them, their role or anyone; notifications only their own. It reads t
 on connect only: events carry what the page shows (docs/live.md).
 """
 
+import json
 from types import SimpleNamespace
 from urllib.parse import parse_qs
 
@@ -78,10 +79,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Pages only listen; anything they send is ignored."""
 
     async def live_batch(self, message):
-        for event in message["events"]:
-            outgoing = self.message_for(event)
-            if outgoing is not None:
-                await self.send_json(outgoing)
+        """One frame for the whole batch: a message alone, several as `{"type": "batch"}`."""
+        events = message["events"]
+        outgoing = [self.message_for(event) for event in events]
+        # Only forms depend on who listens: the frame's text is encoded once per process and
+        # batch for every socket that receives the same messages of it.
+        kept = tuple(i for i, item in enumerate(outgoing) if item is not None)
+        if not kept:
+            return
+        await self.send(text_data=frame_text(message, kept, [outgoing[i] for i in kept]))
 
     def message_for(self, event: dict) -> dict | None:
         kind = event.get("type")
@@ -157,3 +163,20 @@ def step_html(event_id: str, event: dict) -> str:
 
 
 _render_cache: dict[str, str] = {}
+
+
+def frame_text(message: dict, kept: tuple, outgoing: list[dict]) -> str:
+    """The frame's JSON; cached by the batch's id (each group message has its own)."""
+    key = (message.get("batch"), kept)
+    cached = _frame_cache.get(key) if key[0] else None
+    if cached is None:
+        frame = outgoing[0] if len(outgoing) == 1 else {"type": "batch", "events": outgoing}
+        cached = json.dumps(frame)
+        if key[0]:
+            _frame_cache[key] = cached
+        if len(_frame_cache) > 256:
+            _frame_cache.pop(next(iter(_frame_cache)))
+    return cached
+
+
+_frame_cache: dict[tuple, str] = {}

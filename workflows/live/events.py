@@ -228,7 +228,12 @@ async def send_to_layer(batch) -> None:
     for group, event in batch:
         by_group.setdefault(group, []).append(event)
     for group, events in by_group.items():
-        await layer.group_send(group, {"type": MESSAGE_TYPE, "events": events})
+        await layer.group_send(group, batch_message(events))
+
+
+def batch_message(events: list[dict]) -> dict:
+    """One group message for a batch; `batch` lets each web process encode its frame once."""
+    return {"type": MESSAGE_TYPE, "batch": uuid.uuid4().hex, "events": events}
 
 
 _publisher: Publisher | None = None

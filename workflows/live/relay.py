@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 
-from .events import MESSAGE_TYPE
+from .events import batch_message
 from .models import LiveEvent
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class Relay:
         for group, event in items:
             by_group.setdefault(group, []).append(event)
         for group, events in by_group.items():
-            await layer.group_send(group, {"type": MESSAGE_TYPE, "events": events})
+            await layer.group_send(group, batch_message(events))
 
 
 def latest_id() -> int:
