@@ -13,6 +13,7 @@ from . import records
 from .models import (
     ApiKey,
     Company,
+    ImportJob,
     Meeting,
     Membership,
     Note,
@@ -218,3 +219,19 @@ class MeetingAdmin(RecordAdmin):
     date_hierarchy = "starts_at"
     autocomplete_fields = ["workspace", "company", "opportunity", "owner", "attendees"]
     list_select_related = ["workspace", "company"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Readable only: a job changes through crm/imports.py, never by hand."""
+
+    list_display = ["filename", "object_name", "status", "total", "done", "created", "workspace"]
+    list_filter = ["status", "object_name", "workspace"]
+    list_select_related = ["workspace"]
+    exclude = ["content"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -125,6 +125,11 @@ def _as_text(text: str) -> str:
     return TEXT_MARK + text if text.startswith((*FORMULA_STARTS, TEXT_MARK)) else text
 
 
+def safe_cell(text: str) -> str:
+    """Text as a spreadsheet should show it, never run it as a formula (for other reports)."""
+    return _as_text(text)
+
+
 def _from_text(cell: str) -> str:
     """The value `_as_text` wrote: a leading ' before a formula start (or another ') goes."""
     if cell.startswith(TEXT_MARK) and cell[1:].startswith((*FORMULA_STARTS, TEXT_MARK)):
@@ -161,6 +166,37 @@ def import_csv(
         return _import_rows(obj, workspace, columns, rows, user, progress, matcher)
     with triggers_suppressed():
         return _import_rows(obj, workspace, columns, rows, user, progress, matcher)
+
+
+@dataclass
+class CsvPreview:
+    """What an import page shows before importing: each column with the field it sets (None
+    for a column that is ignored), the first rows, and how many rows the file holds."""
+
+    header: list[str]
+    fields: list[str | None]
+    rows: list[list[str]]
+    total: int
+
+
+def preview_csv(obj: RecordObject, file: IO | bytes | str, sample: int = 5) -> CsvPreview:
+    """Reads the whole file as `import_csv` would, without importing anything; raises the same
+    CsvFormatError for a file it would refuse."""
+    header, rows = _parse(_decode(_read(file)))
+    columns = _check_header(obj, header)
+    return CsvPreview(
+        header=[cell.strip() for cell in header],
+        fields=[column or None for column in columns],
+        rows=[cells for _, cells in rows[:sample]],
+        total=len(rows),
+    )
+
+
+def original_rows(file: IO | bytes | str, numbers: set[int]) -> dict[int, list[str]]:
+    """The cells of the given rows (numbered as `ImportResult.errors` numbers them), for an
+    error report that shows each rejected row as the file had it."""
+    _, rows = _parse(_decode(_read(file)))
+    return {number: cells for number, cells in rows if number in numbers}
 
 
 def check_match(obj: RecordObject, match: str | None) -> None:

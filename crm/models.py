@@ -295,3 +295,57 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_name} {self.record_id} {self.kind}"
+
+
+class ImportJob(models.Model):
+    """A CSV import started from a list page (crm/imports.py): the uploaded file waits here
+    between preview and import, so any worker can run it, and the page polls its progress.
+
+    `failed_rows` lists each rejected row as {"row": n, "errors": {field: [messages]},
+    "cells": [the row as the file had it]}; `preview` holds the header, the column mapping
+    and the first rows shown before the import starts."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"  # previewed, waiting for "Import"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    object_name = models.CharField(max_length=30)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    filename = models.CharField(max_length=255, blank=True)
+    # The file itself, emptied once the import has read it.
+    content = models.BinaryField(blank=True, default=b"")
+    fire_triggers = models.BooleanField(default=False)
+    preview = models.JSONField(default=dict, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    failed_rows = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)  # why the whole import stopped, if it did
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # when "Import" was pressed
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["workspace", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Import of {self.filename or 'a CSV'} ({self.object_name}, {self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.is_finished:
+            return 100
+        return round(100 * self.done / self.total) if self.total else 0

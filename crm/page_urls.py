@@ -7,7 +7,7 @@ URL names are `<object>-list`, `<object>-detail`, `<object>-new`, `<object>-edit
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import board, picker_views, settings_views, views
+from . import board, bulk_views, csv_views, picker_views, settings_views, views
 from .objects import OBJECTS
 from .serializers import LINKS
 
@@ -32,6 +32,8 @@ def _record_pages(name: str, plural: str) -> list:
             kwargs,
             name=f"{name}-bulk-restore",
         ),
+        path(f"{plural}/bulk-edit/", bulk_views.record_bulk_edit, kwargs, name=f"{name}-bulk-edit"),
+        *_csv_pages(name, plural),
         path(f"{plural}/<uuid:pk>/", views.record_detail, kwargs, name=f"{name}-detail"),
         path(f"{plural}/<uuid:pk>/archive/", views.record_archive, kwargs, name=f"{name}-archive"),
         path(f"{plural}/<uuid:pk>/restore/", views.record_restore, kwargs, name=f"{name}-restore"),
@@ -50,6 +52,19 @@ def _record_pages(name: str, plural: str) -> list:
             path(f"{plural}/<uuid:pk>/tasks/", views.add_task, kwargs, name=f"{name}-add-task"),
         ]
     return pages
+
+
+def _csv_pages(name: str, plural: str) -> list:
+    kwargs = {"object_name": name}
+    job = f"{plural}/import/<uuid:pk>"
+    return [
+        path(f"{plural}/export/", csv_views.record_export, kwargs, name=f"{name}-export"),
+        path(f"{plural}/import/", csv_views.import_upload, kwargs, name=f"{name}-import"),
+        path(f"{job}/", csv_views.import_job, kwargs, name=f"{name}-import-job"),
+        path(f"{job}/start/", csv_views.import_start, kwargs, name=f"{name}-import-start"),
+        path(f"{job}/progress/", csv_views.import_progress, kwargs, name=f"{name}-import-progress"),
+        path(f"{job}/errors.csv", csv_views.import_errors, kwargs, name=f"{name}-import-errors"),
+    ]
 
 
 urlpatterns = [

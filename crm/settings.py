@@ -333,6 +333,10 @@ WORKFLOW_WEBHOOK_RATE_LIMIT = int(os.environ.get("WORKFLOW_WEBHOOK_RATE_LIMIT", 
 # Tests set this to run the engine in-process instead of through the worker queue.
 WORKFLOW_RUN_INLINE = env_bool("WORKFLOW_RUN_INLINE", False)
 
+# --- CSV imports from the pages (crm/imports.py) ---------------------------------------------
+# Tests set this to run an import in-process, after the commit, instead of as a django-q2 task.
+CRM_IMPORT_INLINE = env_bool("CRM_IMPORT_INLINE", False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

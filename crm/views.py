@@ -19,10 +19,9 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from . import activity, records
+from . import activity, bulk, records
 from .duplicates import duplicates_to_confirm
 from .forms import LIST_FILTERS, RecordForm, RecordListForm, editable_fields, field_label
-from .ids import parse_uuid
 from .models import Stage, TaskStatus
 from .objects import OBJECTS, RecordObject
 from .search import search_everything
@@ -275,6 +274,8 @@ def record_bulk_delete(request, object_name: str):
     if request.POST.get("confirmed") != "yes":
         cascade = _cascade_counts(request.workspace, obj, doomed)
         context = {"obj": obj, "doomed": doomed, "cascade": cascade, "bulk": True}
+        if bulk.selects_all_matching(request.POST):  # confirmed, the query runs again
+            context["list_query"] = bulk.list_query(request.POST).urlencode()
         return render(request, "crm/record_confirm_delete.html", context)
     # One at a time through the service, so each deletion fires its record triggers.
     for record in doomed:
@@ -285,8 +286,12 @@ def record_bulk_delete(request, object_name: str):
 
 
 def _ticked_records(request, obj: RecordObject, archived: bool | None) -> list:
-    ids = [value for value in request.POST.getlist("record_ids") if parse_uuid(value)]
-    return list(obj.queryset(request.workspace, archived=archived).filter(pk__in=ids))
+    """The ticked records, or every record the list matches ("Select all N matching")."""
+    try:
+        return bulk.selected_records(request.POST, request.workspace, obj, archived)
+    except bulk.TooManyRecords as error:
+        messages.error(request, str(error))
+        return []
 
 
 @member_required

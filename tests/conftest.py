@@ -25,6 +25,7 @@ def _static_files_from_the_sources(tmp_path_factory):
 def _inline_engine(settings):
     """Unit tests run the engine in-process; only worker tests start real workers."""
     settings.WORKFLOW_RUN_INLINE = True
+    settings.CRM_IMPORT_INLINE = True  # page imports too (crm/imports.py), after the commit
 
 
 def make_workspace(slug="acme", name=None):

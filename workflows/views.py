@@ -12,7 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from crm import bulk
 from crm.ids import parse_uuid
+from crm.objects import OBJECTS
 from crm.redirects import safe_next_url
 from crm.views import member_required
 
@@ -223,6 +225,8 @@ def workflow_run(request, pk):
     workflow = _workflow(request, pk)
     record_ids = request.POST.getlist("record_ids")
     try:
+        if bulk.selects_all_matching(request.POST):
+            record_ids = _all_matching_ids(request, workflow)
         runs = services.start_manual_runs(workflow, request.user, record_ids or None)
     except services.WorkflowError as error:
         messages.error(request, str(error))
@@ -233,6 +237,22 @@ def workflow_run(request, pk):
         return redirect("run-detail", pk=runs[0].pk)
     messages.success(request, f"Started {len(runs)} runs of “{workflow.name}”.")
     return redirect(f"{reverse('run-list')}?workflow={workflow.pk}")
+
+
+def _all_matching_ids(request, workflow) -> list[str]:
+    """ "Select all N matching" on a record list: the list's query found again (crm/bulk.py)."""
+    version = workflow.active_version
+    trigger = (version.graph.get("trigger") or {}) if version else {}
+    obj = OBJECTS.get((trigger.get("settings") or {}).get("object"))
+    if obj is None:
+        raise services.WorkflowError("This workflow's trigger is not about records.")
+    try:
+        selected = bulk.selected_records(request.POST, request.workspace, obj, archived=False)
+    except bulk.TooManyRecords as error:
+        raise services.WorkflowError(str(error)) from error
+    if not selected:
+        raise services.WorkflowError(f"No {obj.label_plural.lower()} match the list any more.")
+    return [str(record.pk) for record in selected]
 
 
 # --- runs ------------------------------------------------------------------------------------
