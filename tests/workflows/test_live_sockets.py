@@ -388,10 +388,22 @@ def step_events_of(run, count: int) -> list:
     return [
         events.step_event(
             run,
-            {"step_id": f"step{i}", "scope": "", "name": f"Step {i}", "type": "code",
-             "status": "succeeded", "input": {}, "output": {"n": i}, "sealed_output": "",
-             "error": "", "missing": [], "attempts": 1, "started_at": None,
-             "finished_at": None, "iteration": None},
+            {
+                "step_id": f"step{i}",
+                "scope": "",
+                "name": f"Step {i}",
+                "type": "code",
+                "status": "succeeded",
+                "input": {},
+                "output": {"n": i},
+                "sealed_output": "",
+                "error": "",
+                "missing": [],
+                "attempts": 1,
+                "started_at": None,
+                "finished_at": None,
+                "iteration": None,
+            },
         )  # fmt: skip
         for i in range(count)
     ]

@@ -81,13 +81,28 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def live_batch(self, message):
         """One frame for the whole batch: a message alone, several as `{"type": "batch"}`."""
         events = message["events"]
-        outgoing = [self.message_for(event) for event in events]
-        # Only forms depend on who listens: the frame's text is encoded once per process and
-        # batch for every socket that receives the same messages of it.
-        kept = tuple(i for i, item in enumerate(outgoing) if item is not None)
+        # Only forms depend on who listens: the frame's text is built once per process, batch
+        # and audience, however many sockets receive it.
+        kept = tuple(i for i, event in enumerate(events) if self.wants(event))
         if not kept:
             return
-        await self.send(text_data=frame_text(message, kept, [outgoing[i] for i in kept]))
+        key = (message.get("batch"), kept)
+        text = _frame_cache.get(key) if key[0] else None
+        if text is None:
+            outgoing = [self.message_for(events[i]) for i in kept]
+            frame = outgoing[0] if len(outgoing) == 1 else {"type": "batch", "events": outgoing}
+            text = json.dumps(frame)
+            if key[0]:
+                _frame_cache[key] = text
+                if len(_frame_cache) > 256:
+                    _frame_cache.pop(next(iter(_frame_cache)))
+        await self.send(text_data=text)
+
+    def wants(self, event: dict) -> bool:
+        kind = event.get("type")
+        if kind in ("form.created", "form.closed"):
+            return self.may_fill(event)
+        return kind in ("step", "run", "notification", "notification.read")
 
     def message_for(self, event: dict) -> dict | None:
         kind = event.get("type")
@@ -163,20 +178,6 @@ def step_html(event_id: str, event: dict) -> str:
 
 
 _render_cache: dict[str, str] = {}
-
-
-def frame_text(message: dict, kept: tuple, outgoing: list[dict]) -> str:
-    """The frame's JSON; cached by the batch's id (each group message has its own)."""
-    key = (message.get("batch"), kept)
-    cached = _frame_cache.get(key) if key[0] else None
-    if cached is None:
-        frame = outgoing[0] if len(outgoing) == 1 else {"type": "batch", "events": outgoing}
-        cached = json.dumps(frame)
-        if key[0]:
-            _frame_cache[key] = cached
-        if len(_frame_cache) > 256:
-            _frame_cache.pop(next(iter(_frame_cache)))
-    return cached
-
-
+# (batch id, the events this audience gets) -> the frame's JSON; a batch id is one group
+# message's, so a hit is the same frame for another socket of this process.
 _frame_cache: dict[tuple, str] = {}
