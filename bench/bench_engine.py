@@ -11,13 +11,13 @@ django-q2 cluster, and a worker's memory after 10,000 runs against after 1,000.
 """
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from bench.harness import ROOT, BenchContext, Row, measure_rate
+from bench.servers import stop
 
 STEPS = 5
 WARM_RUNS = 1_000
@@ -136,7 +136,7 @@ def cluster_throughput(ctx: BenchContext, workspace) -> list[Row]:
             rates.append(count / (time.perf_counter() - start))
             memory.append(worker_rss_mb(worker.pid))
     finally:
-        stop_cluster(worker)
+        stop(worker)
     failed = WorkflowRun.objects.exclude(status="completed").count()
     growth = (memory[1] - memory[0]) / memory[0] * 100 if memory[0] else 0
     notes = f"2 workers, {broker}, {STEPS} create_record steps"
@@ -178,15 +178,6 @@ def start_cluster() -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def stop_cluster(process: subprocess.Popen) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def wait_until(condition, timeout: float) -> None:

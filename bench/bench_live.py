@@ -18,6 +18,7 @@ work after the message arrives is not in these figures.
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -33,6 +34,9 @@ ITEMS = 150  # iterations of the run; each commits a code step twice and a recor
 BUSY_MS = 10  # what each code step spends, so the run progresses for a few seconds
 MANY = 50
 IDLE_SECONDS = 3.0
+RUN_TIMEOUT = 120
+# What daphne serves: crm.asgi with its queries counted (bench.sampled_asgi to profile too).
+APP = os.environ.get("LIVE_APP", "bench.counted_asgi:application")
 # A code step that takes BUSY_MS, then a record step: three step-run commits per item.
 BUSY_SOURCE = (
     "function main(input) {\n"
@@ -55,11 +59,13 @@ def run(ctx: BenchContext) -> list[Row]:
     mode = "channels-redis" if settings.REDIS_URL else "embedded: LiveEvent table + relay"
     logs = Path(tempfile.mkdtemp(prefix="bench_live_"))
     with (
-        servers.daphne("bench.counted_asgi:application", env, logs / "daphne.log") as port,
+        servers.daphne(APP, env, logs / "daphne.log") as port,
         servers.cluster(env, workers=1, log=logs / "qcluster.log"),
     ):
         say(f"daphne on {port} and a worker started")
-        return asyncio.run(measure(ctx, port, session, workflow, mode))
+        rows = asyncio.run(measure(ctx, port, session, workflow, mode))
+    shutil.rmtree(logs, ignore_errors=True)  # kept when something failed
+    return rows
 
 
 def prepare():
@@ -119,12 +125,15 @@ async def measure(ctx, port, session, workflow, mode) -> list[Row]:
     # Latency: one open run view.
     run_id = await sync_to_async(queued_run)(workflow)
     views = await open_views(port, session, run_id, 1)
+    await counter(port)
+    handed_ms.clear()
     follow = asyncio.gather(*(view.follow() for view in views))
     await sync_to_async(wake_worker)()
-    await asyncio.wait_for(follow, timeout=120)
+    await asyncio.wait_for(follow, timeout=RUN_TIMEOUT)
+    await counter(port)
     latencies = views[0].latencies_ms
     say(f"latency run done: {len(latencies)} step messages")
-    rows += latency_rows(ctx, latencies, "1 open run view", mode)
+    rows += latency_rows(ctx, latencies, "1 open run view", f"{mode}; {server_share()}")
     await close_views(views)
 
     rates = {}
@@ -150,11 +159,13 @@ async def measure(ctx, port, session, workflow, mode) -> list[Row]:
             )
         )
     cpu = rates[MANY]["cpu"]
+    fewest, most = rates[MANY]["per_view"]
     rows += latency_rows(
         ctx,
         rates[MANY]["latencies"],
         f"{MANY} open run views",
-        f"{mode}; all {MANY} show the same run; CPU while it ran: web process "
+        f"{mode}; {rates[MANY]['server']}; all {MANY} show the same run, step messages per view "
+        f"{fewest}–{most}{'' if fewest == most else ' (some dropped)'}; CPU while it ran: web process "
         f"{cpu['web']:.0%} (with 1 view {rates[1]['cpu']['web']:.0%}), socket client "
         f"{cpu['client']:.0%}",
     )
@@ -193,22 +204,36 @@ async def query_rates(port, session, workflow, count: int) -> dict:
     idle = (await queries(port) - before) / (time.monotonic() - start)
 
     first = views[0]
+    handed_ms.clear()
     follow = asyncio.gather(*(view.follow() for view in views))
     web_cpu, own_cpu, wall = cpu_seconds(await web_pid(port)), time.process_time(), time.monotonic()
     await sync_to_async(wake_worker)()
-    await first.first_step.wait()
+    await asyncio.wait_for(first.first_step.wait(), timeout=RUN_TIMEOUT)
     start, before = time.monotonic(), await queries(port)
-    await first.finished.wait()
+    await asyncio.wait_for(first.finished.wait(), timeout=RUN_TIMEOUT)
     running = (await queries(port) - before) / (time.monotonic() - start)
-    await asyncio.wait_for(follow, timeout=120)
+    await asyncio.wait_for(follow, timeout=RUN_TIMEOUT)
     wall = time.monotonic() - wall
     cpu = {
         "web": (cpu_seconds(await web_pid(port)) - web_cpu) / wall,
         "client": (time.process_time() - own_cpu) / wall,
     }
+    await counter(port)
     latencies = [ms for view in views for ms in view.latencies_ms]
+    counts = [len(view.latencies_ms) for view in views]
+    server = server_share()
     await close_views(views)
-    return {"idle": idle, "running": running, "latencies": latencies, "cpu": cpu}
+    return {"idle": idle, "running": running, "latencies": latencies, "cpu": cpu,
+            "per_view": (min(counts), max(counts)), "server": server}  # fmt: skip
+
+
+def server_share() -> str:
+    """When the web process handed the messages to daphne (every message, steps and runs)."""
+    ordered = sorted(handed_ms)
+    return (
+        f"handed to daphne after p50 {percentile(ordered, 0.5):.0f} ms, "
+        f"p95 {percentile(ordered, 0.95):.0f} ms"
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -225,6 +250,10 @@ async def web_pid(port: int) -> int:
     return (await counter(port))["pid"]
 
 
+# What the web process reported handing to daphne, in ms after `at` (see counted_asgi.py).
+handed_ms: list[float] = []
+
+
 async def counter(port: int) -> dict:
     reader, writer = await asyncio.open_connection(HOST, port)
     writer.write(f"GET /bench/queries/ HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
@@ -233,7 +262,9 @@ async def counter(port: int) -> dict:
                       if line.lower().startswith(b"content-length")))  # fmt: skip
     body = await reader.readexactly(length)
     writer.close()
-    return json.loads(body)
+    answer = json.loads(body)
+    handed_ms.extend(seconds * 1000 for seconds in answer["handed"])
+    return answer
 
 
 class RunView:

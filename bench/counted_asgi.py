@@ -1,7 +1,9 @@
 """What daphne serves in bench/bench_live.py: the real `crm.asgi.application`, with every
 database query of the process counted (any thread: the relay loop, the consumers'
 `database_sync_to_async` calls, views) and the count answered at GET /bench/queries/ before
-Django sees the request, so reading it costs no query.
+Django sees the request, so reading it costs no query. The same answer carries, for every
+websocket message with an `at` handed to daphne since the last read, how long after `at` it
+was handed over (the server's share of the latency).
 
 Counted at Django's cursor wrapper (`CursorWrapper.execute` / `executemany`), i.e. every
 statement the ORM or raw SQL sends through Django, on SQLite and PostgreSQL alike.
@@ -9,7 +11,9 @@ statement the ORM or raw SQL sends through Django, on SQLite and PostgreSQL alik
 
 import json
 import os
+import re
 import threading
+import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
@@ -37,9 +41,30 @@ from crm.asgi import application as crm_application  # noqa: E402
 QUERIES_PATH = "/bench/queries/"
 
 
+# When this process handed each websocket message carrying `at` to daphne, as "seconds after
+# `at`": the server's share of the latency the client measures.
+handed: list[float] = []
+AT = re.compile(r'"at": ([0-9.]+)')
+
+
+def _stamping(send):
+    async def stamped(message):
+        text = message.get("text") if message.get("type") == "websocket.send" else None
+        found = AT.search(text) if text else None
+        if found:
+            handed.append(time.time() - float(found.group(1)))
+        await send(message)
+
+    return stamped
+
+
 async def application(scope, receive, send):
+    if scope["type"] == "websocket":
+        await crm_application(scope, receive, _stamping(send))
+        return
     if scope["type"] == "http" and scope["path"] == QUERIES_PATH:
-        body = json.dumps({"queries": _count, "pid": os.getpid()}).encode()
+        body = json.dumps({"queries": _count, "pid": os.getpid(), "handed": handed}).encode()
+        handed.clear()
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -1,12 +1,15 @@
-"""`crm.asgi.application` with a stack sampler, to see where a web process spends its time
+"""An ASGI application (`$BENCH_SAMPLED_APP`, default `crm.asgi:application`) with a stack sampler, to see where a web process spends its time
 under load (no profiler is installed in the venv): every 2 ms a thread notes, for every
 other thread, the innermost frame of the project and the innermost frame of all; at exit the
 counts go (every second, and at exit) to `$BENCH_STACKS` (default /tmp/bench_stacks.txt), most frequent first.
 
     BLACKBOX_APP=bench.sampled_asgi:application python -m bench blackbox
+    LIVE_APP=bench.sampled_asgi:application BENCH_SAMPLED_APP=bench.counted_asgi:application \
+        python -m bench live
 """
 
 import atexit
+import importlib
 import os
 import sys
 import threading
@@ -16,7 +19,8 @@ from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
-from crm.asgi import application  # noqa: E402, F401 - what daphne serves
+_module, _name = os.environ.get("BENCH_SAMPLED_APP", "crm.asgi:application").split(":")
+application = getattr(importlib.import_module(_module), _name)  # what daphne serves
 
 ROOT = str(Path(__file__).resolve().parent.parent)
 INTERVAL = 0.002

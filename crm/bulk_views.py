@@ -44,7 +44,9 @@ def record_bulk_edit(request, object_name: str):
 
 def _change_from(post, obj: RecordObject) -> bulk.BulkChange:
     owner = post.get("owner", KEEP) or KEEP
-    if owner not in (KEEP, "none") and not (owner.isascii() and owner.isdigit()):
+    # A member's id: digits, few enough for a database integer (and for int() to accept).
+    is_id = owner.isascii() and owner.isdigit() and len(owner) <= 18
+    if owner not in (KEEP, "none") and not is_id:
         raise ValidationError({"owner": ["Choose a member of this workspace."]})
     if owner == KEEP or not bulk.owner_field(obj):
         owner = None

@@ -28,14 +28,30 @@ CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # --- moments ---------------------------------------------------------------------------------
 
 
+def local_moment(moment: datetime) -> datetime:
+    """`moment` in the active (the viewer's) time zone; as written when that zone would push
+    it past year 1 or 9999 (a "never" stored as 9999-12-31T23:59:59Z, seen from Tokyo)."""
+    try:
+        return timezone.localtime(moment)
+    except OverflowError:
+        return moment
+
+
+def zone_name(local: datetime) -> str:
+    """The zone `local` (from local_moment) is shown in, for the tooltip."""
+    if local.tzinfo == timezone.get_current_timezone():
+        return timezone.get_current_timezone_name()
+    return local.tzname() or "UTC"
+
+
 def exact_moment(moment: datetime) -> str:
     """ "Mar 3, 2025, 14:05" in the active (the viewer's) time zone."""
-    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    return date_format(local_moment(moment), "DATETIME_FORMAT")
 
 
 def exact_day(day: date) -> str:
     if isinstance(day, datetime):
-        day = timezone.localtime(day).date()
+        day = local_moment(day).date()
     return date_format(day, "DATE_FORMAT")
 
 
@@ -54,12 +70,13 @@ def moment_html(moment: datetime | None, relative: bool = True) -> SafeString:
     zone on hover, so every date on a page reads and hovers the same way."""
     if moment is None:
         return EMPTY
-    exact = exact_moment(moment)
+    local = local_moment(moment)
+    exact = date_format(local, "DATETIME_FORMAT")
     return format_html(
         '<time datetime="{}" title="{} ({})">{}</time>',
-        timezone.localtime(moment).isoformat(),
+        local.isoformat(),
         exact,
-        timezone.get_current_timezone_name(),
+        zone_name(local),
         relative_moment(moment) if relative else exact,
     )
 
@@ -124,19 +141,26 @@ def custom_label(key: str) -> str:
     return " ".join(words).capitalize() or str(key)
 
 
-def custom_value_html(value) -> SafeString:
+# Levels of nested lists and objects a detail row spells out; deeper ones read "…". A value
+# hundreds of levels deep (stored before crm.serializers capped it) must not exhaust the stack.
+SHOWN_CUSTOM_DEPTH = 4
+
+
+def custom_value_html(value, depth: int = 0) -> SafeString:
     if value is None or value == "" or value == [] or value == {}:
         return EMPTY
     if isinstance(value, bool):
         return yes_no(value)
     if isinstance(value, int | float):
         return format_html('<span class="num">{}</span>', value)
+    if isinstance(value, list | dict) and depth >= SHOWN_CUSTOM_DEPTH:
+        return mark_safe('<span class="muted">…</span>')
     if isinstance(value, list):
-        return format_html_join(", ", "{}", ((custom_value_html(item),) for item in value))
+        items = ((custom_value_html(item, depth + 1),) for item in value)
+        return format_html_join(", ", "{}", items)
     if isinstance(value, dict):
-        return format_html_join(
-            "; ", "{}: {}", ((custom_label(k), custom_value_html(v)) for k, v in value.items())
-        )
+        pairs = ((custom_label(k), custom_value_html(v, depth + 1)) for k, v in value.items())
+        return format_html_join("; ", "{}: {}", pairs)
     return _custom_text(str(value))
 
 

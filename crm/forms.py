@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 
 from . import records
 from .activity import person_label as member_label
+from .display import local_moment
 from .ids import parse_uuid
 from .models import Company, Meeting, Opportunity, Person, Workspace
 from .objects import BY_MODEL, RecordObject
@@ -260,7 +261,7 @@ def _input_value(model_field: models.Field, value):
     if value is None:
         return ""
     if isinstance(model_field, models.DateTimeField):
-        return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+        return local_moment(value).strftime("%Y-%m-%dT%H:%M")
     if isinstance(model_field, models.DateField):
         return value.isoformat()
     if isinstance(model_field, models.JSONField) and isinstance(value, list):

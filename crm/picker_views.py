@@ -3,6 +3,7 @@ relation's combobox and the tag suggestions. Both are fragments of <li role="opt
 
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
 from .objects import OBJECTS
 from .pickers import PickerQuery, pick_records, pick_tags
@@ -14,6 +15,7 @@ def _bad_query(query: PickerQuery) -> HttpResponseBadRequest:
     return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 
+@require_GET
 @member_required
 def record_picker(request, object_name: str):
     """`?q=` the words typed, `company=` the company chosen on the form (its records first)."""
@@ -29,6 +31,7 @@ def record_picker(request, object_name: str):
     return render(request, "crm/_picker_options.html", context)
 
 
+@require_GET
 @member_required
 def tag_picker(request):
     """`?q=` the tag being typed, `chosen=` the tags already on the record, comma-separated."""

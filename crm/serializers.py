@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -180,9 +181,25 @@ class TagsField(serializers.ListField):
         return super().to_internal_value(data)
 
 
+class MomentField(serializers.DateTimeField):
+    """A date-time whose UTC equivalent must exist: DRF refuses an aware one past year 1 or
+    9999 but raises OverflowError for a naive one, read in the viewer's zone (crm/timezones.py)
+    as the record pages do: "0001-01-01T00:00" typed in Tokyo."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 class RecordSerializer(serializers.ModelSerializer):
     """Adds `<relation>_name` for every relation and checks relations stay in the workspace."""
 
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: MomentField,
+    }
     relations: dict = {}
     users: tuple = ()
     many: dict = {}  # many-to-many relations: a list of ids, `<name>_name` joins their names
@@ -238,6 +255,11 @@ class RecordSerializer(serializers.ModelSerializer):
     def validate_custom(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("custom must be a JSON object.")
+        # Checked first and without recursion: the checks and pages below recurse per level.
+        if _nesting_depth(value) > MAX_CUSTOM_DEPTH:
+            raise serializers.ValidationError(
+                f"custom nests objects and lists {MAX_CUSTOM_DEPTH} levels deep at most."
+            )
         if _contains_nul(value):  # PostgreSQL's jsonb cannot store \u0000
             raise serializers.ValidationError("custom must not contain NUL characters.")
         return value
@@ -256,6 +278,26 @@ def represent(serializer_class: type[RecordSerializer], instance) -> dict:
     if serializer is None:
         serializer = representers[serializer_class] = serializer_class(context={})
     return serializer.to_representation(instance)
+
+
+MAX_CUSTOM_DEPTH = 32
+
+
+def _nesting_depth(value) -> int:
+    """How many objects and lists deep `value` goes (an object of scalars is 1)."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_CUSTOM_DEPTH:
+            return deepest
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _contains_nul(value) -> bool:

@@ -130,6 +130,28 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 # --- Redis: django-q2 broker and channel layer ----------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
+
+def redis_channel_layer(url: str) -> dict:
+    # Pub/sub: one subscription per group and web process, which fans a batch out to its own
+    # sockets (docs/live.md). Pub/sub channels ignore the database number, so the prefix
+    # carries it: two deployments on one Redis stay apart as their keys do.
+    # redis-py 8 reads with a 5 s socket timeout by default; reads must outlast any wait of
+    # the layer (it killed the consumer of every idle socket with the list-based layer).
+    return {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": url, "socket_timeout": 30}],
+            "prefix": redis_prefix(url),
+        },
+    }
+
+
+def redis_prefix(url: str) -> str:
+    """`asgi.db<n>` for `redis://host:port/<n>` (database 0 when the URL names none)."""
+    database = urlparse(url).path.strip("/") or "0"
+    return f"asgi.db{database}"
+
+
 Q_CLUSTER = {
     # The queue's name: separate clusters (tests, benchmarks) can share one Redis.
     "name": os.environ.get("Q_CLUSTER_NAME", "crm"),
@@ -149,23 +171,9 @@ Q_CLUSTER = {
 }
 
 
-def redis_prefix(url: str) -> str:
-    """`asgi.db<n>` for `redis://host:port/<n>` (database 0 when the URL names none)."""
-    database = urlparse(url).path.strip("/") or "0"
-    return f"asgi.db{database}"
-
-
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
-    # Pub/sub: one subscription per group and web process, which fans a batch out to its own
-    # sockets (docs/live.md). Pub/sub channels ignore the database number, so the prefix
-    # carries it: two deployments on one Redis stay apart as their keys do.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": redis_prefix(REDIS_URL)},
-        }
-    }
+    CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 else:
     Q_CLUSTER["orm"] = "default"
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -39,8 +39,10 @@ def runs_in(workspace, workflow=None, status: str = "", source: str = ""):
 
 
 def runs_for_record(workspace, record, limit: int = RECENT_RUNS) -> list[WorkflowRun]:
-    """Runs whose trigger was about this record (record triggers, manual runs, date triggers)."""
-    return list(runs_in(workspace).filter(trigger_payload__record__id=str(record.pk))[:limit])
+    """Runs whose trigger was about this record (record triggers, manual runs, date triggers).
+    Dry runs are left out: their writes rolled back, so they did nothing to the record."""
+    runs = runs_in(workspace).filter(trigger_payload__record__id=str(record.pk), dry_run=False)
+    return list(runs[:limit])
 
 
 def manual_workflows_for(workspace, object_name: str):
@@ -56,6 +58,16 @@ def manual_workflows_for(workspace, object_name: str):
 
 def run_steps(run: WorkflowRun):
     return StepRun.objects.filter(run=run).order_by("sequence")
+
+
+def step_runs_in_scopes(run: WorkflowRun, step_id: str, wanted, limit: int):
+    """The first `limit` step runs of `step_id` whose scope `wanted(scope)` accepts, and how
+    many more there are. Scopes are read first, so the input and output (of an iterator's
+    thousands of items, say) are read only for the rows returned."""
+    scopes = run_steps(run).filter(step_id=step_id).values_list("pk", "scope")
+    chosen = [pk for pk, scope in scopes if wanted(scope)]
+    rows = list(run_steps(run).filter(pk__in=chosen[:limit]))
+    return rows, max(0, len(chosen) - limit)
 
 
 def run_progress(workspace, run_ids) -> dict[str, int]:

@@ -202,10 +202,11 @@ def due(task) -> SafeString:
 
 
 def _relative_day(moment: datetime) -> str:
-    day = timezone.localtime(moment).date()
+    local = display.local_moment(moment)
+    day = local.date()
     delta = (day - timezone.localdate()).days
     if delta == 0:
-        return "Today " + date_format(timezone.localtime(moment), "TIME_FORMAT")
+        return "Today " + date_format(local, "TIME_FORMAT")
     if delta == 1:
         return "Tomorrow"
     if delta == -1:

@@ -63,7 +63,8 @@
     new MutationObserver(initCanvas).observe(document.body, { childList: true, subtree: true });
   }
 
-  if (!root || !root.hasAttribute("data-editable")) return;
+  // The Versions and Runs tabs of a draft are editable but draw no canvas: nothing to bind.
+  if (!root || !root.hasAttribute("data-editable") || !stage) return;
   const base = root.dataset.builderUrl;
   const message = document.getElementById("builder-message");
   const picker = document.getElementById("step-picker");

@@ -12,6 +12,14 @@ from tests.conftest import make_workspace
 from .api_factories import PLURALS, client_for, make_records
 
 
+def nested(depth: int) -> list:
+    """[[[...]]]: a JSON value `depth` lists deep."""
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 @pytest.fixture
 def records(workspace):
     return make_records(workspace)
@@ -46,6 +54,7 @@ def assert_field_error(response, field):
         ("people", {"first_name": "Ada", "tags": "x" * 51}, "tags"),
         ("people", {"first_name": "Ada", "custom": ["not", "an", "object"]}, "custom"),
         ("people", {"first_name": "Ada", "custom": {"note": "nul\x00"}}, "custom"),
+        ("people", {"first_name": "Ada", "custom": {"deep": nested(300)}}, "custom"),
         ("people", {"first_name": "Ada", "nickname": "Countess"}, "nickname"),
         ("opportunities", {"name": "X", "stage": "maybe"}, "stage"),
         ("opportunities", {"name": "X", "close_date": "31/02/2024"}, "close_date"),

@@ -235,6 +235,19 @@ def test_bulk_edit_with_a_malformed_owner_answers_with_a_message_not_an_error(cl
     )
 
 
+@pytest.mark.parametrize("owner", ["9" * 5000, "99999999999999999999", "٣"])
+def test_bulk_edit_with_an_owner_id_no_member_can_have_changes_nothing(client, workspace, owner):
+    logged_in(client, workspace)
+    acme = Company.objects.create(workspace=workspace, name="Acme")
+    response = client.post(
+        "/companies/bulk-edit/", {"record_ids": [acme.pk], "owner": owner}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Choose a member of this workspace." in response.content.decode()
+    acme.refresh_from_db()
+    assert acme.owner is None
+
+
 def test_bulk_edit_returns_to_the_list_as_it_was(client, workspace):
     logged_in(client, workspace)
     acme = Company.objects.create(workspace=workspace, name="Acme")

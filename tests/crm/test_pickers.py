@@ -93,6 +93,13 @@ def test_a_bad_query_is_answered_400_with_the_reason(client, workspace, path, pa
     assert response.content.decode().split(":")[0] in params
 
 
+@pytest.mark.parametrize("path", ["/pickers/company/", "/pickers/tags/"])
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_a_picker_only_answers_get(client, workspace, path, method):
+    logged_in(client, workspace)
+    assert getattr(client, method)(path).status_code == 405
+
+
 def test_an_unknown_object_is_not_found(client, workspace):
     logged_in(client, workspace)
     assert client.get("/pickers/spaceship/").status_code == 404

@@ -209,6 +209,56 @@ def test_custom_fields_show_their_labels_and_readable_values(client, ada, worksp
     assert "Jan 15, 2026, 18:30" in card
 
 
+@pytest.mark.parametrize(
+    "zone, value",
+    [("Asia/Tokyo", "9999-12-31T23:59:59Z"), ("America/New_York", "0001-01-01T00:00:00Z")],
+)
+def test_a_moment_at_the_calendars_edge_shows_as_written_in_any_zone(
+    client, ada, workspace, zone, value
+):
+    """A "never" written as the last second of year 9999 (imports do) has no local time
+    east of UTC; the page shows it in its own zone instead of failing."""
+    company = Company.objects.create(workspace=workspace, name="Northwind", custom={"ends": value})
+    client.cookies["tz"] = zone
+    response = client.get(f"/companies/{company.pk}/")
+    assert response.status_code == 200
+    assert value[:4] in details(response.content.decode())
+
+
+def test_a_task_due_at_the_calendars_edge_lists_and_edits_east_of_utc(client, ada, workspace):
+    never = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    task = Task.objects.create(workspace=workspace, title="Renew someday", due_at=never)
+    client.cookies["tz"] = "Asia/Tokyo"
+    for path in ("/tasks/", f"/tasks/{task.pk}/", f"/tasks/{task.pk}/edit/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "9999" in response.content.decode(), path
+
+
+@pytest.mark.parametrize(
+    "zone, typed", [("Asia/Tokyo", "0001-01-01T00:00"), ("America/New_York", "9999-12-31T23:59")]
+)
+def test_a_due_time_with_no_utc_equivalent_is_refused_with_a_message(
+    client, ada, workspace, zone, typed
+):
+    client.cookies["tz"] = zone  # the form reads the typed time in this zone
+    response = client.post("/tasks/new/", {"title": "Someday", "due_at": typed})
+    assert response.status_code == 200
+    assert "out of range" in response.content.decode()
+    assert not Task.objects.exists()
+
+
+def test_a_custom_value_nested_hundreds_deep_shows_its_first_levels(client, ada, workspace):
+    deep: list = ["bottom"]
+    for _ in range(300):
+        deep = [deep]
+    company = Company.objects.create(workspace=workspace, name="Northwind", custom={"deep": deep})
+    response = client.get(f"/companies/{company.pk}/")
+    assert response.status_code == 200
+    assert "<dt>Deep</dt>" in response.content.decode()
+    assert "bottom" not in response.content.decode()
+
+
 def test_a_javascript_linkedin_is_shown_as_text_never_as_a_link(client, ada, workspace):
     company = Company.objects.create(workspace=workspace, name="Evil", domain="evil.example")
     Company.objects.filter(pk=company.pk).update(

@@ -2,7 +2,6 @@
 confirmation instead of the native one, long values that wrap on a phone, and the error pages
 at phone size. Screenshots go to /tmp/polish/."""
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,28 +14,12 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 from crm.models import Company  # noqa: E402
 from tests.conftest import make_user, make_workspace  # noqa: E402
-from tests.crm.test_browser import CHROMIUM_ARGS  # noqa: E402
+from tests.crm import test_browser  # noqa: E402
 
 SCREENS = Path("/tmp/polish")
 PASSWORD = "polish-pw"
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # As in test_browser.py: Playwright's loop runs in this thread, Django must allow it.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+browser = test_browser.browser  # its module-scoped chromium, as a fixture of this module
 
 
 def log_in(browser, live_server, zone="Asia/Tokyo", viewport=None):

@@ -225,3 +225,33 @@ def test_a_panel_save_redraws_the_canvas_and_the_next_edit_is_not_stale(browser,
     add(page, "Add step after Trigger", "Delay")
     expect(page.get_by_role("button", name="Delay", exact=True)).to_be_visible()
     expect(page.locator("#builder-message")).to_be_hidden()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cards_problem_badge_is_drawn_whole_inside_the_card(browser, live_server):  # noqa: F811
+    # Cards paint-contain their content (content-visibility), so a badge hanging over the
+    # card's corner was cut to a sliver: the count must sit inside the card's box.
+    page, workspace = login(browser, live_server)
+    expect = sync_api.expect
+    bad = graph(step("find", "find_records", {}, name="Find people"))
+    workflow = services.create_workflow(workspace, "W", graph=bad)
+    page.goto(f"{live_server.url}/workflows/{workflow.pk}/")
+    card = page.get_by_role("button", name="Find people", exact=True)
+    expect(card).to_have_attribute("aria-invalid", "true")
+    badge = card.locator(".card-badge").bounding_box()
+    box = card.bounding_box()
+    assert box["x"] <= badge["x"] and badge["x"] + badge["width"] <= box["x"] + box["width"]
+    assert box["y"] <= badge["y"] and badge["y"] + badge["height"] <= box["y"] + box["height"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_versions_and_runs_tabs_of_a_draft_raise_no_script_error(browser, live_server):  # noqa: F811
+    # Those tabs draw no canvas: the builder's script must not bind to a stage that is absent.
+    page, workspace = login(browser, live_server)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    workflow = services.create_workflow(workspace, "W", graph=graph(step("a", "delay")))
+    for tab in ("versions", "runs"):
+        page.goto(f"{live_server.url}/workflows/{workflow.pk}/?tab={tab}")
+        page.wait_for_load_state("load")
+    assert errors == []

@@ -289,3 +289,18 @@ def test_the_builder_opens_on_a_copy_of_every_template(browser, workspace, owner
     page = browser.get(f"/workflows/{workflow.pk}/")
     assert page.status_code == 200
     assert 'data-step-id="trigger"' in page.content.decode()
+
+
+@pytest.mark.parametrize("number", ["abc", "-1", "٣", "9" * 5000])
+def test_a_panel_asked_for_a_version_that_is_not_a_number_answers_400(browser, workspace, number):
+    workflow = published(workspace, graph(trigger={"type": "webhook", "settings": {}}))
+    panel = f"/workflows/{workflow.pk}/builder/steps/trigger/panel/"
+    answer = browser.get(panel, {"version": number})
+    assert answer.status_code == 400
+    assert "version must be a version number" in answer.content.decode()
+
+
+def test_a_panel_asked_for_a_version_the_workflow_lacks_answers_404(browser, workspace):
+    workflow = published(workspace, graph(trigger={"type": "webhook", "settings": {}}))
+    panel = f"/workflows/{workflow.pk}/builder/steps/trigger/panel/"
+    assert browser.get(panel, {"version": "99999999999999999999"}).status_code == 404

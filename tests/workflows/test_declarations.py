@@ -82,3 +82,10 @@ def test_on_error_is_checked_from_its_declaration():
 def test_a_trigger_setting_outside_its_choices_lists_them():
     trigger = {"type": "manual", "settings": {"mode": "some"}}
     assert "mode must be one of single, bulk." in messages(graph(trigger=trigger))
+
+
+def test_an_empty_iterator_says_to_add_a_step_inside_it():
+    # The builder inserts an iterator with no body; its problem must say what to do there.
+    empty = step("each", "iterator", {"items": "{{trigger.records}}", "loop": []})
+    (message,) = [m for m in messages(graph(empty)) if "loop" in m]
+    assert "add a step inside the iterator" in message

@@ -9,6 +9,8 @@ from crm.models import Person
 from workflows import services
 from workflows.dry_run import DryRunExecutor
 from workflows.models import FormRequest, OutboxEmail, RunStatus, WorkflowRun
+from workflows.selectors import runs_for_record
+from workflows.timeline import record_timeline_entries
 
 from .helpers import graph, person, published, step, steps_of
 
@@ -360,3 +362,19 @@ def test_a_dry_run_on_sqlite_stops_when_it_held_the_write_lock_too_long(workspac
     run = test_run(workflow_with(workspace, CREATE_FIND_UPDATE_EMAIL), PAYLOAD)
     assert run.status == RunStatus.FAILED and "stops after" in run.error
     assert not Person.objects.exists() and not OutboxEmail.objects.filter(run=run).exists()
+
+
+def test_a_dry_run_about_an_existing_record_leaves_nothing_on_its_timeline(workspace):
+    """The Test dialog's sample is the last real run's payload, so a dry run is often about a
+    real record: its run and its unsent email must not show on that record's page."""
+    ada = person(workspace, email="ada@example.com")
+    raw = graph(
+        step("email", "send_email", {"to": "{{trigger.record.email}}", "subject": "Hi"}),
+        trigger={"type": "record_created", "settings": {"object": "person"}},
+    )
+    payload = {"record": {"id": str(ada.pk), "email": ada.email}}
+    run = test_run(workflow_with(workspace, raw), payload)
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert OutboxEmail.objects.filter(run=run).exists()  # kept for the run view...
+    assert record_timeline_entries(None, workspace, ada) == []  # ...not for the record's
+    assert runs_for_record(workspace, ada) == []

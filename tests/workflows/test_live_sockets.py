@@ -219,15 +219,10 @@ def redis_layer(settings):
         redis.Redis.from_url(REDIS_URL).ping()
     except redis.exceptions.ConnectionError:
         pytest.skip(f"no Redis at {REDIS_URL}")
-    from crm.settings import redis_prefix
+    from crm.settings import redis_channel_layer
 
     # What crm/settings.py configures for REDIS_URL (the worker process reads it from there).
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": redis_prefix(REDIS_URL)},
-        }
-    }
+    settings.CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 
 
 async def test_a_form_a_worker_creates_reaches_its_assignee_only_with_redis(redis_layer):
@@ -236,6 +231,21 @@ async def test_a_form_a_worker_creates_reaches_its_assignee_only_with_redis(redi
 
 async def test_a_notification_from_a_worker_reaches_its_user_only_with_redis(redis_layer):
     await notification_reaches_only_its_user(redis=True)
+
+
+async def test_an_idle_socket_with_redis_outlives_the_layers_blocking_receive(redis_layer):
+    """channels-redis waits 5 s per blocking receive: a client read timeout no longer than
+    that killed the consumer of every socket that heard nothing for a few seconds."""
+    data = await team()
+    member, connected, _ = await open_socket(data["sessions"]["member"])
+    assert connected
+    await asyncio.sleep(12)  # a few of the layer's 5 s receives, in silence
+    receiving = asyncio.create_task(receive_type(member, "notification", timeout=60))
+    await in_worker_process(
+        "notify", data["workspace"].pk, data["users"]["member"].pk, "Still here", redis=True
+    )
+    assert (await receiving)["title"] == "Still here"
+    await member.disconnect()
 
 
 # --- a run view streams an in-progress run ------------------------------------------------
@@ -463,3 +473,15 @@ async def test_fifty_sockets_of_one_run_share_one_subscription_and_get_one_frame
         assert len(frames) == 1, [len(f) for f in frames]
     for communicator in sockets:
         await communicator.disconnect()
+
+
+def test_a_step_event_never_carries_the_sealed_output(workspace):
+    from workflows.live import events
+
+    from .factories import make_run
+
+    run = make_run(workspace)
+    _, event = events.step_event(
+        run, {"step_id": "call", "scope": "", "output": {"token": "***"}, "sealed_output": "gAAA"}
+    )
+    assert event["output"] == {"token": "***"} and "sealed_output" not in event

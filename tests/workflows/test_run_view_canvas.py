@@ -160,6 +160,26 @@ def test_the_details_show_the_chosen_iterations_input_and_output(browser, worksp
     assert "did not run in the chosen iteration" in none
 
 
+def test_the_details_of_a_step_run_for_many_items_load_only_the_rows_they_show(
+    browser, workspace, monkeypatch
+):
+    from workflows.builder.views import MAX_DETAILS
+    from workflows.models import StepRun
+
+    items = MAX_DETAILS + 15
+    run = run_workflow(workspace, LOOPING, {"payload": {"items": list(range(items))}})
+    loaded = []
+    from_db = StepRun.from_db.__func__
+    monkeypatch.setattr(
+        StepRun, "from_db", classmethod(lambda cls, *a: loaded.append(1) or from_db(cls, *a))
+    )
+    page = browser.get(f"/runs/{run.pk}/steps/check/", {"scope": "*"}).content.decode()
+    assert page.count('class="run-detail"') == MAX_DETAILS
+    assert "And 15 more" in page
+    # Each item's input and output may be large: those of the rows not shown stay unread.
+    assert len(loaded) == MAX_DETAILS
+
+
 def test_the_details_show_the_error_and_the_missing_templates(browser, workspace):
     run = run_workflow(workspace, FAILING, {"payload": {"count": 3}})
     note = browser.get(f"/runs/{run.pk}/steps/note/").content.decode()

@@ -120,7 +120,8 @@ def step_panel(request, pk, step_id):
     if request.method == "POST":
         return _post(request, pk, step_id)
     number = request.GET.get("version", "")
-    if number and not (number.isascii() and number.isdigit()):
+    # The length cap keeps int() from refusing a huge string (Python's 4300-digit limit).
+    if number and not (number.isascii() and number.isdigit() and len(number) <= 20):
         return _refusal("version must be a version number, like 3.", 400)
     shown, graph, is_draft = _shown_graph(workflow, int(number) if number else None)
     if graph is None:

@@ -300,16 +300,17 @@ def run_step_details(request, pk, step_id):
             status=404,
             content_type="text/plain; charset=utf-8",
         )
-    step_runs = StepRun.objects.filter(run=run, step_id=step_id).order_by("sequence")
-    rows = [s for s in step_runs if iterations.scope_matches(s.scope, pattern)]
+    rows, more = selectors.step_runs_in_scopes(
+        run, step_id, lambda scope: iterations.scope_matches(scope, pattern), MAX_DETAILS
+    )
     card = card_info(step_id, graph.steps.get(step_id), graph)
     context = {
         "run": run,
         "step_id": step_id,
         "name": card["name"],
         "kind": card["kind"],
-        "rows": rows[:MAX_DETAILS],
-        "more": max(0, len(rows) - MAX_DETAILS),
+        "rows": rows,
+        "more": more,
         "chosen": any(part != "*" for part in pattern),
     }
     return render(request, "workflows/builder/_run_step_details.html", context)

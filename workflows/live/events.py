@@ -91,7 +91,12 @@ def iso(value: datetime | None) -> str | None:
 
 def step_event(run, values: dict) -> tuple[str, dict]:
     """A step run was stored or changed: its row as the run view shows it (masked already)."""
-    fields = {k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()}
+    # `sealed_output` (the encrypted real output a resume reads) never leaves the server.
+    fields = {
+        k: iso(v) if isinstance(v, datetime) else v
+        for k, v in values.items()
+        if k != "sealed_output"
+    }
     # The step's own `type` (form, filter...) travels as `step_type`: `type` is the event's.
     fields["step_type"] = fields.pop("type", "")
     return run_group(run.workspace_id, run.pk), {

@@ -100,7 +100,7 @@ class Iterator(StepHandler):
     def validate_settings(self, settings, graph):
         loop = settings.get("loop")
         if not isinstance(loop, list) or not loop:
-            return ["loop must list the first step(s) of the loop body."]
+            return ["loop is empty: add a step inside the iterator (loop lists its body's first steps)."]
         return []
 
     def items(self, ctx: StepContext) -> list:

@@ -5,34 +5,29 @@ import json
 from django import template
 from django.utils.html import format_html
 
+from ..steps import get_handler
+from ..triggers.kinds import get_kind
+
 register = template.Library()
 
+# Record triggers read better naming their object ("Company created"); every other kind, and any
+# kind added later, is shown by its label in the trigger picker (triggers/kinds.py).
 TRIGGER_LABELS = {
     "record_created": "{object} created",
     "record_updated": "{object} updated",
     "record_created_or_updated": "{object} created or updated",
     "record_deleted": "{object} deleted",
-    "schedule": "Schedule",
-    "manual": "Manual",
-    "webhook": "Webhook",
+    "record_archived": "{object} archived",
+    "record_restored": "{object} restored",
     "date_relative": "Date of {object}",
 }
-STEP_LABELS = {
-    "create_record": "Create record",
-    "update_record": "Update record",
-    "delete_record": "Delete record",
-    "find_records": "Find records",
-    "upsert_record": "Create or update",
-    "iterator": "For each",
-    "filter": "Filter",
-    "if_else": "If / else",
-    "delay": "Delay",
-    "send_email": "Send email",
-    "code": "Code",
-    "http_request": "HTTP request",
-    "form": "Form",
-    "ai_agent": "AI agent",
-}
+
+
+def _trigger_words(trigger_type, trigger_object) -> str:
+    if trigger_type in TRIGGER_LABELS:
+        return TRIGGER_LABELS[trigger_type].format(object=str(trigger_object or "record").title())
+    kind = get_kind(trigger_type)
+    return kind.label if kind else (trigger_type or "No trigger")
 
 
 @register.simple_tag
@@ -42,8 +37,7 @@ def trigger_label(versions) -> str:
     if not chosen:
         return "—"
     version = chosen[0]
-    text = TRIGGER_LABELS.get(version.trigger_type, version.trigger_type or "No trigger")
-    return text.format(object=(version.trigger_object or "record").title())
+    return _trigger_words(version.trigger_type, version.trigger_object)
 
 
 @register.simple_tag
@@ -60,15 +54,16 @@ def live_version(versions) -> str:
 
 @register.filter
 def step_label(step_type: str) -> str:
-    return STEP_LABELS.get(step_type, step_type)
+    """The type's label in the step picker, so the run view names it as the builder does."""
+    handler = get_handler(step_type)
+    return handler.label if handler else step_type
 
 
 @register.filter
 def trigger_text(trigger: dict) -> str:
     trigger = trigger or {}
     settings = trigger.get("settings") or {}
-    text = TRIGGER_LABELS.get(trigger.get("type"), trigger.get("type") or "No trigger")
-    return text.format(object=str(settings.get("object") or "record").title())
+    return _trigger_words(trigger.get("type"), settings.get("object"))
 
 
 @register.filter
