@@ -273,23 +273,27 @@ class RunView:
     def __init__(self, socket: WebSocket):
         self.socket = socket
         self.latencies_ms: list[float] = []
+        self.frames = 0
         self.first_step = asyncio.Event()
         self.finished = asyncio.Event()
 
     async def follow(self) -> None:
         while True:
-            message = await self.socket.receive_json()
-            if message is None:
+            frame = await self.socket.receive_json()
+            if frame is None:
                 raise RuntimeError("the server closed a run view")
             arrived = time.time()
-            if message["type"] == "step":
-                self.latencies_ms.append((arrived - message["at"]) * 1000)
-                self.first_step.set()
-            elif message["type"] == "run" and message["finished"]:
-                if message["status"] != "completed":
-                    raise RuntimeError(f"the run ended {message['status']}")
-                self.finished.set()
-                return
+            self.frames += 1
+            # One frame is one message or a batch of them (workflows/live/consumers.py).
+            for message in frame["events"] if frame["type"] == "batch" else [frame]:
+                if message["type"] == "step":
+                    self.latencies_ms.append((arrived - message["at"]) * 1000)
+                    self.first_step.set()
+                elif message["type"] == "run" and message["finished"]:
+                    if message["status"] != "completed":
+                        raise RuntimeError(f"the run ended {message['status']}")
+                    self.finished.set()
+                    return
 
 
 async def open_views(port, session, run_id, count) -> list[RunView]:

@@ -50,9 +50,9 @@ AT = re.compile(r'"at": ([0-9.]+)')
 def _stamping(send):
     async def stamped(message):
         text = message.get("text") if message.get("type") == "websocket.send" else None
-        found = AT.search(text) if text else None
-        if found:
-            handed.append(time.time() - float(found.group(1)))
+        # A batch frame carries several messages, each with its own `at`.
+        now = time.time()
+        handed.extend(now - float(found.group(1)) for found in AT.finditer(text or ""))
         await send(message)
 
     return stamped

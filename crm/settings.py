@@ -8,6 +8,7 @@ import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 
@@ -131,13 +132,24 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 
 
 def redis_channel_layer(url: str) -> dict:
-    # redis-py 8 reads with a 5 s socket timeout by default, as long as channels-redis's
-    # blocking receive: the consumer of an idle socket then died of a TimeoutError
-    # (bench/bench_live.py). Reads must outlast that wait.
+    # Pub/sub: one subscription per group and web process, which fans a batch out to its own
+    # sockets (docs/live.md). Pub/sub channels ignore the database number, so the prefix
+    # carries it: two deployments on one Redis stay apart as their keys do.
+    # redis-py 8 reads with a 5 s socket timeout by default; reads must outlast any wait of
+    # the layer (it killed the consumer of every idle socket with the list-based layer).
     return {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": url, "socket_timeout": 30}]},
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": url, "socket_timeout": 30}],
+            "prefix": redis_prefix(url),
+        },
     }
+
+
+def redis_prefix(url: str) -> str:
+    """`asgi.db<n>` for `redis://host:port/<n>` (database 0 when the URL names none)."""
+    database = urlparse(url).path.strip("/") or "0"
+    return f"asgi.db{database}"
 
 
 Q_CLUSTER = {
@@ -157,6 +169,8 @@ Q_CLUSTER = {
     "poll": 0.05,
     "label": "Tasks",
 }
+
+
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
     CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}

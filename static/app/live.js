@@ -353,8 +353,12 @@
         document.body.dataset.liveReady = "true";
         return;
       }
-      const handler = handlers[message.type];
-      if (handler) handler(message);
+      // A batch carries what one commit window changed, in order: one frame, many messages.
+      const messages = message.type === "batch" ? message.events : [message];
+      messages.forEach((item) => {
+        const handler = handlers[item.type];
+        if (handler) handler(item);
+      });
     };
     socket.onclose = function (event) {
       delete document.body.dataset.liveReady;

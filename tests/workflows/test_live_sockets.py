@@ -76,14 +76,22 @@ async def in_worker_process(*args, redis: bool = False) -> float:
     return time.time()
 
 
+async def receive_messages(communicator, timeout: float) -> list[dict]:
+    """The messages of the next frame: one, or a batch of them."""
+    frame = await communicator.receive_json_from(timeout=timeout)
+    received_at = time.time()
+    messages = frame["events"] if frame["type"] == "batch" else [frame]
+    return [{**message, "received_at": received_at} for message in messages]
+
+
 async def receive_type(communicator, kind: str, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
         assert remaining > 0, f"no {kind} event within {timeout} s"
-        message = await communicator.receive_json_from(timeout=remaining)
-        if message["type"] == kind:
-            return {**message, "received_at": time.time()}
+        for message in await receive_messages(communicator, timeout=remaining):
+            if message["type"] == kind:
+                return message
 
 
 FORM_FOR = "member@example.com"
@@ -213,6 +221,7 @@ def redis_layer(settings):
         pytest.skip(f"no Redis at {REDIS_URL}")
     from crm.settings import redis_channel_layer
 
+    # What crm/settings.py configures for REDIS_URL (the worker process reads it from there).
     settings.CHANNEL_LAYERS = {"default": redis_channel_layer(REDIS_URL)}
 
 
@@ -278,12 +287,8 @@ async def streams_an_in_progress_run(monkeypatch, redis: bool):
     assert connected
     worker = asyncio.create_task(in_worker_process("drain", redis=redis))
     received = []
-    while True:
-        message = await communicator.receive_json_from(timeout=60)
-        message["received_at"] = time.time()
-        received.append(message)
-        if message["type"] == "run" and message["finished"]:
-            break
+    while not any(m["type"] == "run" and m["finished"] for m in received):
+        received += await receive_messages(communicator, timeout=60)
     worker_done = await worker
     await communicator.disconnect()
     assert received[-1]["status"] == "completed", received[-1]
@@ -370,6 +375,104 @@ def test_a_step_event_is_a_step_event_whatever_the_steps_type(workspace):
         run, {"step_id": "ask", "scope": "", "type": "form", "status": "waiting"}
     )
     assert (event["type"], event["step_type"]) == ("step", "form")
+
+
+# --- a batch is one frame, and one group message per web process ---------------------------
+
+BATCH = 6
+
+
+@sync_to_async
+def run_with_session():
+    from .factories import make_run
+
+    workspace = make_workspace("batch")
+    owner = make_user("batch@example.com", workspace, Role.OWNER)
+    return session_of(owner), make_run(workspace)
+
+
+def step_events_of(run, count: int) -> list:
+    """`count` step runs of one commit window, as the engine publishes them."""
+    from workflows.live import events
+
+    return [
+        events.step_event(
+            run,
+            {
+                "step_id": f"step{i}",
+                "scope": "",
+                "name": f"Step {i}",
+                "type": "code",
+                "status": "succeeded",
+                "input": {},
+                "output": {"n": i},
+                "sealed_output": "",
+                "error": "",
+                "missing": [],
+                "attempts": 1,
+                "started_at": None,
+                "finished_at": None,
+                "iteration": None,
+            },
+        )  # fmt: skip
+        for i in range(count)
+    ]
+
+
+async def frames_until(communicator, count: int) -> list[list[dict]]:
+    """The frames that carried the next `count` step messages."""
+    frames, steps = [], 0
+    while steps < count:
+        messages = await receive_messages(communicator, timeout=10)
+        frames.append(messages)
+        steps += sum(m["type"] == "step" for m in messages)
+    return frames
+
+
+async def test_a_batch_of_step_events_reaches_a_socket_as_one_frame_embedded(embedded_layer):
+    """Through the table and the relay: one frame for what one commit window published."""
+    from workflows.live import events
+
+    session, run = await run_with_session()
+    communicator, connected, _ = await open_socket(session, path=f"/ws/live/?run={run.pk}")
+    assert connected
+    await sync_to_async(events.publish_many)(step_events_of(run, BATCH))
+    await sync_to_async(events.publisher().flush)()
+    frames = await frames_until(communicator, BATCH)
+    assert len(frames) == 1, [len(f) for f in frames]
+    assert [m["step_id"] for m in frames[0]] == [f"step{i}" for i in range(BATCH)]
+    assert all(m["html"] for m in frames[0])
+    await communicator.disconnect()
+
+
+async def test_fifty_sockets_of_one_run_share_one_subscription_and_get_one_frame_per_batch(
+    redis_layer,
+):
+    """With Redis the web process subscribes to a run's group once however many of its
+    sockets show the run, so one published batch is one message to the process; each socket
+    then gets the batch as one frame."""
+    import redis
+    from channels.layers import get_channel_layer
+
+    from workflows.live import events
+
+    session, run = await run_with_session()
+    sockets = []
+    for _ in range(50):
+        communicator, connected, _ = await open_socket(session, path=f"/ws/live/?run={run.pk}")
+        assert connected
+        sockets.append(communicator)
+    group = events.run_group(run.workspace_id, run.pk)
+    channel = get_channel_layer()._get_group_channel_name(group)
+    client = redis.Redis.from_url(REDIS_URL)
+    assert client.pubsub_numsub(channel) == [(channel.encode(), 1)]
+    await sync_to_async(events.publish_many)(step_events_of(run, BATCH))
+    await sync_to_async(events.publisher().flush)()
+    for communicator in sockets:
+        frames = await frames_until(communicator, BATCH)
+        assert len(frames) == 1, [len(f) for f in frames]
+    for communicator in sockets:
+        await communicator.disconnect()
 
 
 def test_a_step_event_never_carries_the_sealed_output(workspace):

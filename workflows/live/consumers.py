@@ -7,6 +7,7 @@ assigned to them, their role or anyone; notifications only their own. It reads t
 on connect only: events carry what the page shows (docs/live.md).
 """
 
+import json
 from types import SimpleNamespace
 from urllib.parse import parse_qs
 
@@ -78,10 +79,30 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         """Pages only listen; anything they send is ignored."""
 
     async def live_batch(self, message):
-        for event in message["events"]:
-            outgoing = self.message_for(event)
-            if outgoing is not None:
-                await self.send_json(outgoing)
+        """One frame for the whole batch: a message alone, several as `{"type": "batch"}`."""
+        events = message["events"]
+        # Only forms depend on who listens: the frame's text is built once per process, batch
+        # and audience, however many sockets receive it.
+        kept = tuple(i for i, event in enumerate(events) if self.wants(event))
+        if not kept:
+            return
+        key = (message.get("batch"), kept)
+        text = _frame_cache.get(key) if key[0] else None
+        if text is None:
+            outgoing = [self.message_for(events[i]) for i in kept]
+            frame = outgoing[0] if len(outgoing) == 1 else {"type": "batch", "events": outgoing}
+            text = json.dumps(frame)
+            if key[0]:
+                _frame_cache[key] = text
+                if len(_frame_cache) > 256:
+                    _frame_cache.pop(next(iter(_frame_cache)))
+        await self.send(text_data=text)
+
+    def wants(self, event: dict) -> bool:
+        kind = event.get("type")
+        if kind in ("form.created", "form.closed"):
+            return self.may_fill(event)
+        return kind in ("step", "run", "notification", "notification.read")
 
     def message_for(self, event: dict) -> dict | None:
         kind = event.get("type")
@@ -157,3 +178,6 @@ def step_html(event_id: str, event: dict) -> str:
 
 
 _render_cache: dict[str, str] = {}
+# (batch id, the events this audience gets) -> the frame's JSON; a batch id is one group
+# message's, so a hit is the same frame for another socket of this process.
+_frame_cache: dict[tuple, str] = {}

@@ -5,8 +5,8 @@ the sockets of the people it concerns (docs/live.md).
 appended to this process's `Publisher`, whose background thread sends what gathered in the
 last few milliseconds in one go (events about the same step keep only the latest). Transport:
 
-- with `REDIS_URL`: one channel-layer message per group and batch, straight to Redis, which
-  every web process listens to;
+- with `REDIS_URL`: one channel-layer message per group and batch, a Redis `PUBLISH`; each
+  web process subscribed to the group (once, whatever its number of sockets) fans it out;
 - embedded (in-memory layer, workers are other processes): one insert of the batch into
   `LiveEvent`; each web process reads that table in one background loop (`relay.py`) and
   hands the events to its own in-memory layer. The cost is per web process, not per socket.
@@ -30,6 +30,10 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 BATCH_SECONDS = 0.02
+# A busy publisher sends at most this often: each batch is a message to every web process
+# and a frame to every socket, so a fast run costs each process ~10 frames/s per socket
+# (issue 13), while a lone change still leaves after BATCH_SECONDS.
+SEND_INTERVAL_SECONDS = 0.1
 KEEP_SECONDS = 120
 MESSAGE_TYPE = "live.batch"  # handled by LiveConsumer.live_batch
 
@@ -159,6 +163,7 @@ class Publisher:
         self.thread = threading.Thread(target=self.loop, name="live-publisher", daemon=True)
         self.loop_ = None
         self.last_cleanup = 0.0
+        self.last_send = 0.0
         self.sent = 0
         self.thread.start()
 
@@ -188,6 +193,7 @@ class Publisher:
                 while not self.pending:
                     self.lock.wait()
             time.sleep(BATCH_SECONDS)  # let the events of the next few milliseconds join
+            time.sleep(max(0.0, self.last_send + SEND_INTERVAL_SECONDS - time.monotonic()))
             with self.lock:
                 batch, self.pending = list(self.pending.values()), {}
                 self.busy = True
@@ -198,6 +204,7 @@ class Publisher:
                 logger.exception("Could not send %d live events", len(batch))
             finally:
                 self.busy = False
+                self.last_send = time.monotonic()
 
     def send(self, batch: list[tuple[str, dict]]) -> None:
         if uses_table():
@@ -233,7 +240,12 @@ async def send_to_layer(batch) -> None:
     for group, event in batch:
         by_group.setdefault(group, []).append(event)
     for group, events in by_group.items():
-        await layer.group_send(group, {"type": MESSAGE_TYPE, "events": events})
+        await layer.group_send(group, batch_message(events))
+
+
+def batch_message(events: list[dict]) -> dict:
+    """One group message for a batch; `batch` lets each web process encode its frame once."""
+    return {"type": MESSAGE_TYPE, "batch": uuid.uuid4().hex, "events": events}
 
 
 _publisher: Publisher | None = None
