@@ -213,7 +213,7 @@ def delay_lateness(ctx: BenchContext, workspace) -> list[Row]:
         runs = WorkflowRun.objects.filter(workflow=workflow)
         wait_until(lambda: runs.filter(status="completed").count() >= DELAYED_RUNS, 120)
     finally:
-        stop_cluster(worker)
+        stop(worker)
     late = []
     for started, output, payload in StepRun.objects.filter(
         run__workflow=workflow, step_id="wait"
